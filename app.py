@@ -1,0 +1,308 @@
+"""Hotfix Bot's composition root: settings → engine → services → Bolt app → server.
+
+Nothing happens at import. ``create_app(settings)`` builds one complete bot (tests build
+as many as they like); ``main()`` is the ``hotfix-bot`` command and ``python app.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+import bot
+from bot.card import CardPublisher
+from bot.services import BotServices
+from storage.db import database_reachable, make_engine, make_sessions, migrate
+from workflows.config import (
+    ConfigError,
+    Policy,
+    Settings,
+    database_url,
+    load_policy,
+    load_settings,
+    role_title,
+    settings_problems,
+)
+from workflows.hotfixes import HotfixService, system_clock
+from workflows.severity import Severity
+
+log = logging.getLogger("hotfix_bot")
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+EXIT_CONFIG = 2
+EXIT_DATABASE = 1
+
+StartResponse = Callable[..., Any]
+
+
+@dataclass
+class HotfixBot:
+    """One running bot: its Bolt app, database and services, plus the WSGI entry point."""
+
+    settings: Settings
+    policy: Policy
+    engine: Engine
+    bolt: App
+    services: BotServices
+
+    def __post_init__(self) -> None:
+        self._slack = SlackRequestHandler(self.bolt, path=EVENTS_PATH)
+
+    def wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """``POST /slack/events`` to Bolt, ``GET /healthz`` to the database check, else 404."""
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            healthy = database_reachable(self.engine)
+            body = json.dumps(
+                {
+                    "status": "ok" if healthy else "unavailable",
+                    "database": "ok" if healthy else "unreachable",
+                }
+            ).encode()
+            start_response(
+                "200 OK" if healthy else "503 Service Unavailable",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        if path == EVENTS_PATH:
+            return self._slack(environ, start_response)
+        body = b"Not Found"
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [body]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """The Web API client: ``SLACK_API_URL`` honoured, rate limits and drops retried."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_app(
+    settings: Settings, policy: Policy | None = None, *, migrate_schema: bool = True
+) -> HotfixBot:
+    """Build a complete Hotfix Bot from settings (and the policy file they name)."""
+    policy = policy if policy is not None else load_policy(settings.hotfix_config)
+    engine = make_engine(database_url(settings))
+    if migrate_schema:
+        migrate(engine)
+    sessions = make_sessions(engine)
+    clock = system_clock
+
+    def required_roles(severity: Severity) -> Sequence[str]:
+        return policy.required_roles(severity.value)
+
+    hotfixes = HotfixService(sessions, required_roles, clock)
+    client = slack_client(settings)
+    bolt = App(
+        client=client,
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value()
+            if settings.slack_signing_secret
+            else None
+        ),
+        # Production setting: ack first, finish the work in Bolt's thread pool.
+        process_before_response=False,
+        request_verification_enabled=settings.slack_app_token is None,
+    )
+    services = BotServices(
+        hotfixes=hotfixes,
+        cards=CardPublisher(client, hotfixes, role_title=role_title, clock=clock),
+        sessions=sessions,
+        role_title=role_title,
+        clock=clock,
+    )
+    bot.register(bolt, services)
+    return HotfixBot(settings=settings, policy=policy, engine=engine, bolt=bolt, services=services)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(*, need_slack: bool) -> tuple[Settings, Policy]:
+    """Settings and policy, or every problem at once and exit code 2."""
+    problems: list[str] = []
+    settings: Settings | None = None
+    policy: Policy | None = None
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        problems.extend(error.problems)
+    if settings is not None:
+        if need_slack:
+            problems.extend(settings_problems(settings))
+        try:
+            policy = load_policy(settings.hotfix_config)
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems or settings is None or policy is None:
+        print("Hotfix Bot cannot start. Fix the following and run it again:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG)
+    return settings, policy
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _migrate(settings: Settings) -> None:
+    url = database_url(settings)
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    except Exception as error:  # any failure here is reported and ends the command
+        print(
+            f"Hotfix Bot cannot reach or migrate its database {_safe_url(url)}: "
+            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}\n"
+            "Check DATABASE_URL and that the database server is running.",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_DATABASE) from None
+    finally:
+        engine.dispose()
+
+
+def cmd_check_config(_: argparse.Namespace) -> int:
+    settings, policy = _load(need_slack=True)
+    mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.port}"
+    print(f"{settings.hotfix_config}: OK")
+    print(f"  repository: {policy.repository.remote}")
+    for severity in ("critical", "high"):
+        roles = ", ".join(role_title(r) for r in policy.required_roles(severity))
+        print(f"  {severity} needs: {roles}")
+    print(f"  database: {_safe_url(database_url(settings))}")
+    print(f"  Slack: {mode}, API {settings.slack_api_url}")
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return EXIT_CONFIG
+    _migrate(settings)
+    print(f"Database {_safe_url(database_url(settings))} is up to date.")
+    return 0
+
+
+def cmd_serve(_: argparse.Namespace) -> int:
+    settings, policy = _load(need_slack=True)
+    _configure_logging(settings.log_level)
+    _migrate(settings)
+    if settings.slack_app_token is not None:
+        return _serve_socket_mode(settings, policy)
+    return _serve_http(settings, policy)
+
+
+def _serve_http(settings: Settings, policy: Policy) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    state: dict[str, HotfixBot] = {}
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{settings.port}")
+            # One process (the scheduler lives in it), many threads for concurrent requests.
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 16)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("loglevel", settings.log_level.lower())
+            self.cfg.set("worker_exit", lambda _server, _worker: _close(state))
+
+        def load(self) -> Callable[..., Iterable[bytes]]:
+            state["bot"] = create_app(settings, policy, migrate_schema=False)
+            log.info("Hotfix Bot listening on :%s%s", settings.port, EVENTS_PATH)
+            return state["bot"].wsgi
+
+    Server().run()
+    return 0
+
+
+def _close(state: dict[str, HotfixBot]) -> None:
+    if "bot" in state:
+        state["bot"].close()
+
+
+def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    hotfix_bot = create_app(settings, policy, migrate_schema=False)
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug(format, *args)
+
+    # Socket Mode needs no public URL; /healthz is still served for the orchestrator.
+    health = make_server("0.0.0.0", settings.port, hotfix_bot.wsgi, handler_class=QuietHandler)
+    threading.Thread(target=health.serve_forever, daemon=True, name="healthz").start()
+    assert settings.slack_app_token is not None
+    log.info("Hotfix Bot connecting in Socket Mode (health on :%s)", settings.port)
+    try:
+        SocketModeHandler(hotfix_bot.bolt, settings.slack_app_token.get_secret_value()).start()
+    finally:
+        health.shutdown()
+        hotfix_bot.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="hotfix-bot", description="Hotfix Bot: run production hotfixes from Slack."
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the bot (default)").set_defaults(run=cmd_serve)
+    commands.add_parser(
+        "check-config", help="validate the environment and the policy file, then exit"
+    ).set_defaults(run=cmd_check_config)
+    commands.add_parser("migrate", help="apply database migrations, then exit").set_defaults(
+        run=cmd_migrate
+    )
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", cmd_serve)
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

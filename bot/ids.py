@@ -1,0 +1,70 @@
+"""Every Slack identifier the bot uses, in one place (mirrored in manifest.yml; a test checks)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Command(StrEnum):
+    HOTFIX = "/hotfix"
+
+
+class Subcommand(StrEnum):
+    START = "start"
+    HELP = "help"
+
+
+class EventType(StrEnum):
+    APP_HOME_OPENED = "app_home_opened"
+
+
+class CallbackId(StrEnum):
+    ASSESSMENT = "hotfix_assessment"
+    NOT_A_HOTFIX = "hotfix_not_a_hotfix"
+
+
+class ActionId(StrEnum):
+    RETRY_CARD = "hotfix_retry_card"
+    # Input elements of the assessment modal (one per field of the procedure's Hotfix Request).
+    ISSUE = "issue"
+    SEVERITY = "severity"
+    IMPACT = "impact"
+    DISCOVERED = "discovered"
+    REPORTER = "reporter"
+    ESTIMATED_FIX = "estimated_fix"
+    RISK_IF_DELAYED = "risk_if_delayed"
+    TICKET = "ticket"
+    FLAGS = "flags"
+
+
+class BlockId(StrEnum):
+    ISSUE = "assessment_issue"
+    SEVERITY = "assessment_severity"
+    IMPACT = "assessment_impact"
+    DISCOVERED = "assessment_discovered"
+    REPORTER = "assessment_reporter"
+    ESTIMATED_FIX = "assessment_estimated_fix"
+    RISK_IF_DELAYED = "assessment_risk_if_delayed"
+    TICKET = "assessment_ticket"
+    FLAGS = "assessment_flags"
+    CARD_ACTIONS = "card_actions"
+
+
+class Flag(StrEnum):
+    """Values of the assessment's checkboxes."""
+
+    SECURITY_FIX = "security_fix"
+    NEEDS_MIGRATION = "needs_migration"
+
+
+class MessagePurpose(StrEnum):
+    """What a stored Slack message is for (``slack_messages.purpose``)."""
+
+    CARD = "card"
+    ASSESSMENT = "assessment"
+
+
+#: Bot scopes the code needs; manifest.yml must grant exactly these.
+BOT_SCOPES: frozenset[str] = frozenset(
+    {"chat:write", "chat:write.public", "commands", "users:read", "usergroups:read"}
+)

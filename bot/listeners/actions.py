@@ -1,0 +1,36 @@
+"""Buttons. Each carries only a hotfix id; everything else is read from the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
+
+from bot.card import CardNotPosted
+from bot.ids import ActionId
+from bot.render.notices import card_not_posted
+from bot.services import BotServices
+from workflows.errors import HotfixNotFound
+
+
+def hotfix_id_from(action: dict[str, Any]) -> int:
+    """The hotfix id a button carries; anything else is refused (and logged by the funnel)."""
+    value = str(action.get("value", ""))
+    if not value.isdigit() or len(value) > 12:
+        raise HotfixNotFound(repr(value[:20]))
+    return int(value)
+
+
+def register(app: App, services: BotServices) -> None:
+    @app.action(ActionId.RETRY_CARD)
+    def retry_card(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        hotfix_id = hotfix_id_from(action)
+        try:
+            hotfix = services.cards.publish(hotfix_id)
+        except CardNotPosted as failure:
+            text, blocks = card_not_posted(failure.hotfix, failure.slack_error)
+            respond(text=text, blocks=[b.to_dict() for b in blocks], replace_original=True)
+            return
+        respond(text=f"✅ The card of {hotfix.key} is posted.", replace_original=True)

@@ -1,0 +1,56 @@
+"""Submitting the assessment modal: inline errors, a refusal, or a new hotfix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.ids import BlockId, CallbackId
+from bot.render.assessment import (
+    field_errors,
+    modal_channel,
+    not_a_hotfix_view,
+    read_assessment,
+)
+from bot.services import BotServices
+from storage.db import UNAVAILABLE_MESSAGE, DatabaseUnavailable
+from workflows.assessment import AssessmentInvalid, validate_assessment
+
+LOST_CHANNEL = "This form lost track of its channel; close it and run /hotfix start again."
+
+
+def register(app: App, services: BotServices) -> None:
+    @app.view(CallbackId.ASSESSMENT)
+    def submit_assessment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        draft = read_assessment(view.get("state", {}).get("values", {}))
+        channel_id = modal_channel(view.get("private_metadata", ""))
+        if channel_id is None:
+            ack(
+                response_action="errors",
+                errors={BlockId.ISSUE: LOST_CHANNEL},
+            )
+            return
+        try:
+            assessment = validate_assessment(draft, now=services.clock())
+        except AssessmentInvalid as invalid:
+            ack(response_action="errors", errors=field_errors(invalid.errors))
+            return
+        if not assessment.severity.warrants_hotfix:
+            ack(response_action="update", view=not_a_hotfix_view(assessment).to_dict())
+            return
+        # The hotfix is written *before* the ack on purpose: if the database is down the
+        # form stays open with everything typed in it, instead of closing on a lost request.
+        try:
+            hotfix = services.hotfixes.open(
+                assessment,
+                requester_id=body["user"]["id"],
+                channel_id=channel_id,
+                idempotency_key=f"view:{view['id']}",
+            )
+        except DatabaseUnavailable:
+            ack(response_action="errors", errors={BlockId.ISSUE: UNAVAILABLE_MESSAGE})
+            return
+        ack()
+        if hotfix is not None:  # None: this very form was already submitted once
+            services.cards.publish_or_tell(hotfix.id)

@@ -1,0 +1,176 @@
+"""The hotfix card (one per hotfix, re-rendered on every change) and the thread's assessment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot import mrkdwn
+from workflows.durations import format_duration
+from workflows.hotfixes import HotfixSnapshot
+from workflows.lifecycle import PHASES, is_final, state_name
+
+RoleTitle = Callable[[str], str]
+
+PHASE_LABELS: dict[str, str] = {
+    "awaiting_approval": "Approval",
+    "approved": "Approved",
+    "fixing": "Fix",
+    "in_review": "Review",
+    "ready_to_deploy": "Ready",
+    "deploying": "Deploy",
+    "monitoring": "Monitor",
+    "merging_back": "Merge back",
+    "closed": "Closed",
+}
+
+STATE_BADGES: dict[str, str] = {
+    "awaiting_approval": "⏳",
+    "approved": "👍",
+    "fixing": "🛠️",
+    "in_review": "👀",
+    "ready_to_deploy": "🚦",
+    "deploying": "🚀",
+    "monitoring": "📈",
+    "merging_back": "🔀",
+    "closed": "✅",
+    "rejected": "⛔",
+    "aborted": "🛑",
+    "deploy_failed": "💥",
+    "rolled_back": "⏪",
+}
+
+
+def card_text(hotfix: HotfixSnapshot) -> str:
+    """The notification / screen-reader text of the card."""
+    return f"{hotfix.key} {hotfix.severity.label}: {hotfix.title} — {state_name(hotfix.state)}"
+
+
+def progress(state: str) -> str:
+    """The phases as a one-line progress bar: done ✔, current ▶, still to come ○."""
+    if state in PHASES:
+        current = PHASES.index(state)
+        parts = []
+        for index, phase in enumerate(PHASES):
+            label = PHASE_LABELS[phase]
+            if index < current:
+                parts.append(f"~{label}~")
+            elif index == current:
+                parts.append(f"*▶ {label}*")
+            else:
+                parts.append(label)
+        return "  ›  ".join(parts)
+    return f"*{STATE_BADGES[state]} {state_name(state)}*"
+
+
+def approvals_text(hotfix: HotfixSnapshot, role_title: RoleTitle) -> str:
+    lines = []
+    for role in hotfix.required_roles:
+        approval = hotfix.approval_for(role)
+        if approval is None:
+            lines.append(f"⬜ {role_title(role)}")
+        else:
+            lines.append(
+                f"✅ {role_title(role)} — {mrkdwn.user(approval.user_id)}, "
+                f"{mrkdwn.date(approval.at, '{time}')}"
+            )
+    return "\n".join(lines) or "_No approvals required._"
+
+
+def render_card(hotfix: HotfixSnapshot, *, role_title: RoleTitle, now: datetime) -> list[Block]:
+    """The card: what, how bad, which phase, who asked, who must approve, how long so far."""
+    badge = STATE_BADGES[hotfix.state]
+    approved = sum(1 for role in hotfix.required_roles if hotfix.approval_for(role))
+    phase = f"{badge} *{state_name(hotfix.state)}*"
+    if hotfix.state == "awaiting_approval":
+        phase += f"  ({approved} of {len(hotfix.required_roles)} approvals)"
+    flags = []
+    if hotfix.security_fix:
+        flags.append("🔒 Security fix")
+    if hotfix.needs_migration:
+        flags.append("🗄️ Database migration")
+    fields = [
+        MarkdownTextObject(text=f"*Severity*\n{hotfix.severity.emoji} {hotfix.severity.label}"),
+        MarkdownTextObject(text=f"*Phase*\n{phase}"),
+        MarkdownTextObject(
+            text=f"*Ticket*\n{mrkdwn.fit(hotfix.ticket, 200) if hotfix.ticket else '—'}"
+        ),
+        MarkdownTextObject(text=f"*Requester*\n{mrkdwn.user(hotfix.requester_id)}"),
+        MarkdownTextObject(text=f"*Opened*\n{mrkdwn.date(hotfix.created_at)}"),
+        MarkdownTextObject(
+            text=f"*Elapsed*\n{mrkdwn.elapsed(now - hotfix.created_at)}"
+            + ("" if not is_final(hotfix.state) else " (ended)")
+        ),
+    ]
+    if flags:
+        fields.append(MarkdownTextObject(text="*Flags*\n" + "  ".join(flags)))
+    return [
+        HeaderBlock(
+            text=mrkdwn.plain(f"{hotfix.severity.emoji} {hotfix.key} · {hotfix.title}", 150)
+        ),
+        ContextBlock(elements=[MarkdownTextObject(text=progress(hotfix.state))]),
+        SectionBlock(fields=fields),
+        SectionBlock(
+            text=MarkdownTextObject(text="*Approvals*\n" + approvals_text(hotfix, role_title))
+        ),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Details and updates in the thread · updated {mrkdwn.date(now, '{time}')}"
+                )
+            ]
+        ),
+    ]
+
+
+def render_assessment(hotfix: HotfixSnapshot, *, role_title: RoleTitle) -> list[Block]:
+    """The procedure's "Hotfix Request", filled in, posted in the card's thread."""
+    estimated = format_duration(hotfix.estimated_fix) if hotfix.estimated_fix else "—"
+    summary = "\n".join(
+        [
+            f"*Issue:* {mrkdwn.fit(hotfix.title, 400)}",
+            f"*Severity:* {hotfix.severity.label}",
+            f"*Discovered:* {mrkdwn.date(hotfix.discovered_at)}",
+            f"*Reporter:* {mrkdwn.user(hotfix.reporter_id)}",
+            f"*Estimated Fix Time:* {estimated}",
+            f"*Ticket:* {mrkdwn.fit(hotfix.ticket, 100) if hotfix.ticket else '—'}",
+            f"*Security fix:* {'yes' if hotfix.security_fix else 'no'}"
+            f"  ·  *Database migration:* {'yes' if hotfix.needs_migration else 'no'}",
+        ]
+    )
+    approvers = "\n".join(f"☐ {role_title(role)}: ___________" for role in hotfix.required_roles)
+    return [
+        HeaderBlock(text=f"Hotfix Request · {hotfix.key}"),
+        SectionBlock(text=MarkdownTextObject(text=summary)),
+        SectionBlock(text=MarkdownTextObject(text="*Impact:*\n" + mrkdwn.fit(hotfix.impact, 2900))),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text="*Risk if Delayed:*\n"
+                + (mrkdwn.fit(hotfix.risk_if_delayed, 2900) if hotfix.risk_if_delayed else "—")
+            )
+        ),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text="*Approvers:*\n" + (approvers or "—"))),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Requested by {mrkdwn.user(hotfix.requester_id)} in "
+                    f"{mrkdwn.channel(hotfix.channel_id)}. Nobody touches production "
+                    "until the approvers above have approved."
+                )
+            ]
+        ),
+    ]
+
+
+def assessment_text(hotfix: HotfixSnapshot) -> str:
+    return f"Hotfix Request {hotfix.key}: {hotfix.title}"

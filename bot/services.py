@@ -1,0 +1,21 @@
+"""What the Slack listeners need from the rest of the application, handed in by app.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.card import CardPublisher
+from workflows.hotfixes import HotfixService
+
+
+@dataclass(frozen=True)
+class BotServices:
+    hotfixes: HotfixService
+    cards: CardPublisher
+    sessions: sessionmaker[Session]
+    role_title: Callable[[str], str]
+    clock: Callable[[], datetime]

@@ -1,0 +1,90 @@
+"""Engine, sessions and schema migrations: the same code on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for a chat bot: short connect timeouts, pre-ping, SQLite in WAL mode."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 15})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if parsed.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    # A database that does not answer must fail a request in seconds, not hang it.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+    )
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    """The session factory the services use; objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error.
+
+    A database that cannot be reached (or is locked past the busy timeout) surfaces as
+    ``DatabaseUnavailable``, which the Slack layer turns into "nothing was changed".
+    """
+    try:
+        with sessions() as session, session.begin():
+            yield session
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(str(exc.orig or exc)) from exc
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest migration (idempotent; safe at every start)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def database_reachable(engine: Engine) -> bool:
+    """True when a trivial query succeeds; used by /healthz."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:  # any driver error means "not reachable" to a health check
+        return False
+    return True
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer; nothing was written."""
+
+
+UNAVAILABLE_MESSAGE = (
+    "Hotfix Bot's database is temporarily unavailable, so nothing was changed. "
+    "Try again in a minute; if it persists, tell whoever runs Hotfix Bot."
+)

@@ -1,0 +1,156 @@
+"""The hotfix's tables: hotfixes, approvals, the timeline, owned Slack messages, dedup ids."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC: the only clock the storage layer uses."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones and hands back naive datetimes; PostgreSQL hands back
+    aware ones. Normalising here keeps arithmetic (elapsed time, budgets) identical
+    on both databases.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Hotfix(Base):
+    """One production hotfix, from its assessment to its close-out."""
+
+    __tablename__ = "hotfixes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    severity: Mapped[str] = mapped_column(String(16))
+    impact: Mapped[str] = mapped_column(Text)
+    ticket: Mapped[str | None] = mapped_column(String(64))
+    discovered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reporter_id: Mapped[str] = mapped_column(String(32))
+    estimated_fix_seconds: Mapped[int | None] = mapped_column(Integer)
+    risk_if_delayed: Mapped[str | None] = mapped_column(Text)
+    security_fix: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_migration: Mapped[bool] = mapped_column(Boolean, default=False)
+    requester_id: Mapped[str] = mapped_column(String(32))
+    # Frozen when the hotfix opens, so a policy edit never changes a running approval.
+    required_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channel_id: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    approvals: Mapped[list[Approval]] = relationship(
+        back_populates="hotfix", order_by="Approval.id", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[SlackMessage]] = relationship(
+        back_populates="hotfix", cascade="all, delete-orphan"
+    )
+
+    @property
+    def key(self) -> str:
+        """The id people say out loud: ``HF-42``."""
+        return f"HF-{self.id}"
+
+
+class Approval(Base):
+    """One role's approval of a hotfix, given by one person."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("hotfix_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hotfix_id: Mapped[int] = mapped_column(ForeignKey("hotfixes.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(32))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    hotfix: Mapped[Hotfix] = relationship(back_populates="approvals")
+
+
+class Event(Base):
+    """One line of a hotfix's timeline. Append-only: never updated, never deleted."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hotfix_id: Mapped[int] = mapped_column(
+        ForeignKey("hotfixes.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class SlackMessage(Base):
+    """A Slack message the bot owns for a hotfix (its card, the assessment, …)."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (UniqueConstraint("hotfix_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hotfix_id: Mapped[int] = mapped_column(ForeignKey("hotfixes.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    hotfix: Mapped[Hotfix] = relationship(back_populates="messages")
+
+
+class ProcessedRequest(Base):
+    """An idempotency key: a Slack event id or a submitted view, seen once."""
+
+    __tablename__ = "processed_requests"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

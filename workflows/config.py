@@ -1,0 +1,739 @@
+"""Configuration: environment settings (secrets, URLs) and the hotfix policy file (YAML).
+
+Both loaders turn every mistake into a :class:`ConfigError` whose lines say where the mistake
+is and what to write instead, so a person setting the bot up never has to read a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Final, get_args
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from workflows.durations import parse_duration
+
+__all__ = [
+    "Approvals",
+    "Budgets",
+    "Channels",
+    "ConfigError",
+    "Policy",
+    "Repository",
+    "Settings",
+    "database_url",
+    "load_policy",
+    "load_settings",
+    "role_title",
+    "settings_problems",
+]
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; ``problems`` holds one line per mistake."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems: list[str] = list(problems)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+# --------------------------------------------------------------------------------------------
+# Environment settings
+# --------------------------------------------------------------------------------------------
+
+_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_SECRET_FIELDS: Final = frozenset(
+    {"slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token"}
+)
+_SUPPORTED_DRIVERS: Final = ("sqlite", "postgresql", "postgresql+psycopg")
+_DATABASE_EXAMPLES: Final = (
+    "use sqlite:///hotfix.db or postgresql+psycopg://user:password@host:5432/dbname"
+)
+
+
+def _http_url(value: str, name: str) -> str:
+    url = value.strip()
+    if not re.match(r"https?://[^/\s]+", url):
+        raise ValueError(f"{url!r} is not an http(s) URL, such as {name}")
+    return url
+
+
+class Settings(BaseSettings):
+    """Process settings from environment variables, or a ``.env`` file (the environment wins).
+
+    Variable names are case-insensitive and empty values count as unset. Secrets are
+    ``SecretStr``: they print as ``**********`` in reprs, logs and error messages.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    # Not a SecretStr (it is usually not secret), but it may hold a password: keep it out of reprs.
+    database_url: str = Field(default="sqlite:///hotfix.db", repr=False)
+    hotfix_config: Path = Path("hotfix.yml")
+    port: int = 3000
+    log_level: str = "INFO"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url_ends_with_slash(cls, value: str) -> str:
+        # slack_sdk joins method names onto this URL; without the trailing slash the last
+        # path segment is silently replaced ("…/api" + "chat.postMessage" → "…/chat.postMessage").
+        url = _http_url(value, "https://slack.com/api/")
+        return url if url.endswith("/") else url + "/"
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _github_api_url_without_slash(cls, value: str) -> str:
+        return _http_url(value, "https://api.github.com").rstrip("/")
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port_number(cls, value: object) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+            raise ValueError(f"{text!r} is not a port number (1-65535)")
+        return int(text)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_log_level(cls, value: object) -> str:
+        level = str(value).strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level ({', '.join(_LOG_LEVELS)})")
+        return level
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read :class:`Settings` from the environment and ``env_file`` (ignored when missing).
+
+    Pass ``env_file=None`` to read the environment only.
+
+    Raises:
+        ConfigError: one line per invalid variable, e.g.
+            ``PORT: 'abc' is not a port number (1-65535)``.
+    """
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems = []
+        for detail in error.errors():
+            field = str(detail["loc"][0]) if detail["loc"] else ""
+            name = field.upper()
+            if detail["type"] == "value_error":
+                problems.append(f"{name}: {detail['ctx']['error']}")
+            elif field in _SECRET_FIELDS:
+                problems.append(f"{name}: {detail['msg']}")
+            else:
+                problems.append(f"{name}: {detail['input']!r} is not valid: {detail['msg']}")
+        raise ConfigError(problems) from None
+    except SettingsError as error:
+        raise ConfigError([f"{env_file}: {error}"]) from None
+
+
+def _hide_password(url: str) -> str:
+    # "user:password@" → "user:***@", also in strings too malformed for make_url to parse.
+    return re.sub(r":[^:]*@", ":***@", url)
+
+
+def _database_url_problem(url: str) -> str | None:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return f"DATABASE_URL: {_hide_password(url)!r} is not a database URL: {_DATABASE_EXAMPLES}"
+    if parsed.drivername not in _SUPPORTED_DRIVERS:
+        hint = " (write postgresql://, not postgres://)" if parsed.drivername == "postgres" else ""
+        return (
+            f"DATABASE_URL: the driver {parsed.drivername!r} is not supported{hint}: "
+            f"{_DATABASE_EXAMPLES}"
+        )
+    return None
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL to connect with; ``postgresql://`` becomes ``postgresql+psycopg://``.
+
+    Raises:
+        ConfigError: DATABASE_URL cannot be parsed or names an unsupported driver.
+    """
+    problem = _database_url_problem(settings.database_url)
+    if problem is not None:
+        raise ConfigError([problem])
+    parsed = make_url(settings.database_url)
+    if parsed.drivername != "postgresql":
+        return settings.database_url
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def settings_problems(settings: Settings, *, socket_mode_allowed: bool = True) -> list[str]:
+    """What must be set or fixed before the bot can serve, one instruction per line.
+
+    With SLACK_APP_TOKEN set and ``socket_mode_allowed``, the bot runs in Socket Mode, where
+    Slack does not sign requests, so SLACK_SIGNING_SECRET is not needed. Otherwise the bot
+    serves over HTTP and needs it. An empty list means ready to serve.
+    """
+    problems: list[str] = []
+    bot_token = settings.slack_bot_token
+    app_token = settings.slack_app_token
+    if bot_token is None:
+        problems.append(
+            "SLACK_BOT_TOKEN is not set: the Bot User OAuth Token (xoxb-…) "
+            "from your Slack app's OAuth & Permissions page"
+        )
+    elif not bot_token.get_secret_value().startswith("xoxb-"):
+        problems.append(
+            "SLACK_BOT_TOKEN does not start with xoxb-: use the Bot User OAuth Token "
+            "from your Slack app's OAuth & Permissions page, not a user (xoxp-) "
+            "or app-level (xapp-) token"
+        )
+    if app_token is not None and not app_token.get_secret_value().startswith("xapp-"):
+        problems.append(
+            "SLACK_APP_TOKEN does not start with xapp-: create an app-level token with the "
+            "connections:write scope under Basic Information → App-Level Tokens in your "
+            "Slack app's settings"
+        )
+    socket_mode = socket_mode_allowed and app_token is not None
+    if not socket_mode and settings.slack_signing_secret is None:
+        hint = " (or set SLACK_APP_TOKEN to use Socket Mode)" if socket_mode_allowed else ""
+        problems.append(
+            "SLACK_SIGNING_SECRET is not set: Basic Information → App Credentials → "
+            f"Signing Secret in your Slack app's settings{hint}"
+        )
+    database_problem = _database_url_problem(settings.database_url)
+    if database_problem is not None:
+        problems.append(database_problem)
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# The policy file
+# --------------------------------------------------------------------------------------------
+
+_KNOWN_ROLES_CONTEXT: Final = "known_roles"
+_ROLE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+_SLACK_PRINCIPAL = re.compile(r"[UWS][A-Z0-9]{2,}")
+_SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
+_GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]+")
+_TAG_PLACEHOLDERS: Final = ("major", "minor", "patch")
+_ROLE_TITLES: Final = {
+    "engineering_manager": "Engineering Manager",
+    "oncall_lead": "On-call Lead",
+    "cto": "CTO",
+    "security": "Security",
+}
+_ACRONYMS: Final = frozenset({"ceo", "cio", "ciso", "coo", "cto", "dba", "qa", "sre", "vp"})
+
+DEFAULT_CRITICAL_APPROVERS: Final = ("engineering_manager", "oncall_lead", "cto")
+DEFAULT_HIGH_APPROVERS: Final = ("engineering_manager", "oncall_lead")
+DEFAULT_ESCALATION: Final = ("oncall_lead", "engineering_manager", "cto")
+
+
+def role_title(role: str) -> str:
+    """How a role is shown to people: ``oncall_lead`` → ``On-call Lead``, ``cto`` → ``CTO``."""
+    if role in _ROLE_TITLES:
+        return _ROLE_TITLES[role]
+    words = [w for w in role.split("_") if w]
+    return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in words)
+
+
+def _bad_ref_name(value: str) -> str | None:
+    """Why ``value`` cannot name a git branch or tag (git check-ref-format), or None."""
+    if (
+        not value
+        or value == "@"
+        or value.startswith(("-", "/", "."))
+        or value.endswith(("/", ".", ".lock"))
+        or any(bad in value for bad in ("..", "//", "@{", "/."))
+        or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", value)
+    ):
+        return "git does not allow spaces, ~ ^ : ? * [ \\, '..', or a leading '-' or '/'"
+    return None
+
+
+def _branch_name(value: str) -> str:
+    reason = _bad_ref_name(value)
+    if reason:
+        raise ValueError(f"{value!r} is not a valid git branch name: {reason}")
+    return value
+
+
+def _slack_principal(value: str) -> str:
+    if not _SLACK_PRINCIPAL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Slack user id (U…/W…) or user group id (S…)")
+    return value
+
+
+def _role_name(value: str) -> str:
+    if not _ROLE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a role name: use snake_case, such as oncall_lead")
+    return value
+
+
+def _role_reference(value: str, info: ValidationInfo) -> str:
+    # load_policy passes the role names defined in the file, so a misspelt role is reported
+    # at its exact position even when other parts of the file are wrong too.
+    known = (info.context or {}).get(_KNOWN_ROLES_CONTEXT)
+    if known is not None and value not in known:
+        raise ValueError(_unknown_role(value, known))
+    return value
+
+
+def _unknown_role(role: str, known: Iterable[str]) -> str:
+    return f"unknown role {role!r} (known roles: {', '.join(sorted(known)) or 'none'})"
+
+
+def _non_empty_unique(what: str) -> AfterValidator:
+    def check(values: tuple[str, ...]) -> tuple[str, ...]:
+        if not values:
+            raise ValueError(f"must list at least one {what}")
+        repeated = sorted({v for v in values if values.count(v) > 1}, key=values.index)
+        if repeated:
+            listed = ", ".join(repr(v) for v in repeated)
+            raise ValueError(f"{listed} {'is' if len(repeated) == 1 else 'are'} listed twice")
+        return values
+
+    return AfterValidator(check)
+
+
+BranchName = Annotated[str, AfterValidator(_branch_name)]
+RoleName = Annotated[str, AfterValidator(_role_name)]
+RoleReference = Annotated[str, AfterValidator(_role_reference)]
+SlackPrincipal = Annotated[str, AfterValidator(_slack_principal)]
+RoleList = Annotated[tuple[RoleReference, ...], _non_empty_unique("role")]
+PrincipalList = Annotated[
+    tuple[SlackPrincipal, ...], _non_empty_unique("Slack user id or user group id")
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Repository(_Section):
+    """Where the code lives and how releases are named."""
+
+    remote: str
+    github: str | None = None
+    production_branch: BranchName = "main"
+    merge_back: Annotated[tuple[BranchName, ...], _non_empty_unique("branch")] = (
+        "main",
+        "develop",
+    )
+    tag_pattern: str = "v{major}.{minor}.{patch}"
+
+    @field_validator("remote")
+    @classmethod
+    def _remote_given(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(
+                "must not be empty: give a git URL or path, such as git@github.com:acme/api.git"
+            )
+        return value.strip()
+
+    @field_validator("github")
+    @classmethod
+    def _owner_slash_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip()
+        if not _GITHUB_REPOSITORY.fullmatch(name) or name.endswith(".git"):
+            raise ValueError(
+                f"{value!r} is not a GitHub repository in owner/name form, such as acme/api"
+            )
+        return name
+
+    @field_validator("tag_pattern")
+    @classmethod
+    def _semantic_version_placeholders(cls, value: str) -> str:
+        example = "such as v{major}.{minor}.{patch}"
+        try:
+            pieces = list(string.Formatter().parse(value))
+        except ValueError:
+            raise ValueError(f"{value!r} has an unmatched {{ or }}: write it {example}") from None
+        fields = [field for _, field, _, _ in pieces if field is not None]
+        for name in fields:
+            if name not in _TAG_PLACEHOLDERS:
+                raise ValueError(
+                    f"{value!r} has an unknown placeholder {{{name}}}: only {{major}}, "
+                    f"{{minor}} and {{patch}} are allowed, {example}"
+                )
+        for name in _TAG_PLACEHOLDERS:
+            if fields.count(name) != 1:
+                raise ValueError(f"{value!r} must contain {{{name}}} exactly once, {example}")
+        if any(spec or conversion for _, field, spec, conversion in pieces if field):
+            raise ValueError(f"{value!r}: placeholders take no format, {example}")
+        if any(not literal for literal, _, _, _ in pieces[1:]):
+            raise ValueError(f"{value!r}: put a separator between placeholders, {example}")
+        if _bad_ref_name(value.format(major=1, minor=2, patch=3)):
+            raise ValueError(f"{value!r} does not make a valid git tag name, {example}")
+        return value
+
+
+class Approvals(_Section):
+    """Which roles must approve a hotfix of each severity."""
+
+    critical: RoleList = DEFAULT_CRITICAL_APPROVERS
+    high: RoleList = DEFAULT_HIGH_APPROVERS
+    distinct_people: bool = True
+
+
+class Budgets(_Section):
+    """How long each phase may take before the bot nudges and escalates."""
+
+    assessment: timedelta = timedelta(minutes=15)
+
+    @field_validator("assessment", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_duration(value)
+        if isinstance(value, timedelta):
+            return value
+        raise ValueError(f"expected a duration such as 15m or 1h30m, got {_shown(value)}")
+
+
+class Channels(_Section):
+    """Slack channels the bot posts to besides the hotfix channel."""
+
+    stakeholders: str | None = None
+
+    @field_validator("stakeholders")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_CHANNEL.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Slack channel id (C…/G…)")
+        return value
+
+
+class Policy(_Section):
+    """The hotfix policy file (``hotfix.yml``): who approves, who is escalated to, budgets."""
+
+    repository: Repository
+    roles: dict[RoleName, PrincipalList]
+    approvals: Approvals = Field(default_factory=Approvals)
+    budgets: Budgets = Field(default_factory=Budgets)
+    escalation: RoleList = DEFAULT_ESCALATION
+    channels: Channels = Field(default_factory=Channels)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections_use_defaults(cls, data: Any) -> Any:
+        # "channels:" with every key commented out reads as null; it means "the defaults".
+        if isinstance(data, Mapping):
+            optional = ("approvals", "budgets", "channels")
+            return {k: v for k, v in data.items() if not (k in optional and v is None)}
+        return data
+
+    @model_validator(mode="after")
+    def _roles_are_defined(self, info: ValidationInfo) -> Policy:
+        if (info.context or {}).get(_KNOWN_ROLES_CONTEXT) is not None:
+            return self  # load_policy checked every reference, with exact locations
+        problems = []
+        for path, roles in self._role_references():
+            problems += [
+                f"{path}: {_unknown_role(r, self.roles)}" for r in roles if r not in self.roles
+            ]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _role_references(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [
+            ("approvals.critical", self.approvals.critical),
+            ("approvals.high", self.approvals.high),
+            ("escalation", self.escalation),
+        ]
+
+    def required_roles(self, severity: str) -> list[str]:
+        """Roles whose approval a hotfix of ``severity`` needs; none for medium and low."""
+        match severity.strip().lower():
+            case "critical":
+                return list(self.approvals.critical)
+            case "high":
+                return list(self.approvals.high)
+            case _:
+                return []
+
+
+# --------------------------------------------------------------------------------------------
+# Loading the policy file and explaining what is wrong with it
+# --------------------------------------------------------------------------------------------
+
+
+class _PolicyLoader(yaml.SafeLoader):
+    """A safe loader that remembers duplicate keys instead of silently keeping the last."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[str] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[tuple[str, str], int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = (key_node.tag, key_node.value)
+            mark = key_node.start_mark
+            if key in first_line:
+                self.duplicates.append(
+                    f"line {mark.line + 1}, column {mark.column + 1}: duplicate key "
+                    f"{key_node.value!r} (first on line {first_line[key]}); "
+                    "YAML would keep only the last one"
+                )
+            else:
+                first_line[key] = mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_policy(path: Path | str) -> Policy:
+    """Read and validate the policy file at ``path``.
+
+    Raises:
+        ConfigError: every problem in the file at once, one per line, formatted
+            ``<path as given>: <dotted.path[index]>: <problem>``.
+    """
+    name = str(path)
+    data, duplicates = _read_yaml(Path(path), name)
+    if not isinstance(data, Mapping):
+        raise ConfigError([_top_level_problem(name, data)])
+
+    roles = data.get("roles")
+    # None when roles is missing or malformed: that is reported, and references go unchecked.
+    known_roles = {str(k) for k in roles} if isinstance(roles, Mapping) else None
+    problems = [f"{name}: {line}" for line in duplicates]
+    policy: Policy | None = None
+    try:
+        policy = Policy.model_validate(data, context={_KNOWN_ROLES_CONTEXT: known_roles})
+    except ValidationError as error:
+        problems += [f"{name}: {line}" for detail in error.errors() for line in _explain(detail)]
+    if known_roles is not None:
+        problems += [f"{name}: {line}" for line in _default_role_problems(data, known_roles)]
+    if problems or policy is None:
+        raise ConfigError(problems)
+    return policy
+
+
+def _read_yaml(path: Path, name: str) -> tuple[Any, list[str]]:
+    """The file's YAML content and its duplicate-key problems."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [
+                f"{name}: not found — copy hotfix.example.yml to {name} and edit it, "
+                "or set HOTFIX_CONFIG"
+            ]
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{name}: is a directory; HOTFIX_CONFIG must name a file"]) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"{name}: is not UTF-8 text (byte {error.start})"]) from None
+    except OSError as error:
+        raise ConfigError([f"{name}: cannot be read: {error.strerror}"]) from None
+
+    loader = _PolicyLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        raise ConfigError([f"{name}: {_yaml_syntax_problem(error)}"]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([f"{name}: is not valid YAML: {error}"]) from None
+    finally:
+        loader.dispose()
+    return data, loader.duplicates
+
+
+def _yaml_syntax_problem(error: yaml.MarkedYAMLError) -> str:
+    mark = error.problem_mark or error.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = error.problem or "could not parse this"
+    context = ""
+    if error.context and error.context_mark:
+        context_mark = error.context_mark
+        context = (
+            f" ({error.context} at line {context_mark.line + 1}, column {context_mark.column + 1})"
+        )
+    elif error.context:
+        context = f" ({error.context})"
+    return f"{where}invalid YAML: {problem}{context}"
+
+
+def _top_level_problem(name: str, data: Any) -> str:
+    if data is None:
+        return (
+            f"{name}: the file is empty — copy hotfix.example.yml to {name} and edit it, "
+            "or set HOTFIX_CONFIG"
+        )
+    return (
+        f"{name}: expected a mapping of keys (repository:, roles:, approvals:, …) at the top "
+        f"level, got {_shown(data)}"
+    )
+
+
+def _default_role_problems(data: Mapping[str, Any], known_roles: set[str]) -> list[str]:
+    """Defaults that name roles the file does not define (explicit lists are checked inline)."""
+    approvals = data.get("approvals")
+    approvals = approvals if approvals is not None else {}
+    defaults: list[tuple[str, tuple[str, ...], bool]] = [
+        ("escalation", DEFAULT_ESCALATION, "escalation" not in data),
+    ]
+    if isinstance(approvals, Mapping):
+        defaults[:0] = [
+            ("approvals.critical", DEFAULT_CRITICAL_APPROVERS, "critical" not in approvals),
+            ("approvals.high", DEFAULT_HIGH_APPROVERS, "high" not in approvals),
+        ]
+    problems = []
+    for path, default, omitted in defaults:
+        missing = [role for role in default if role not in known_roles]
+        if omitted and missing:
+            listed = ", ".join(repr(r) for r in missing)
+            problems.append(
+                f"{path}: the default [{', '.join(default)}] names {listed}, which "
+                f"{'is' if len(missing) == 1 else 'are'} not defined under roles: "
+                f"define {'it' if len(missing) == 1 else 'them'} under roles or set {path}"
+            )
+    return problems
+
+
+def _explain(detail: Mapping[str, Any]) -> list[str]:
+    """Turn one pydantic error into ``dotted.path[index]: plain English`` lines."""
+    loc: tuple[str | int, ...] = tuple(detail["loc"])
+    kind: str = detail["type"]
+    value = detail.get("input")
+
+    if loc and loc[-1] == "[key]":  # a dictionary key (a role name) is wrong
+        loc = loc[:-1]
+    where = _dotted(loc)
+    prefix = f"{where}: " if where else ""
+
+    if kind == "value_error":
+        message = str(detail["ctx"]["error"])
+        # Errors from a whole-model check already carry their own locations, one per line.
+        return message.splitlines() if not loc else [prefix + message]
+    if kind == "missing":
+        return [prefix + "required key is missing"]
+    if kind == "extra_forbidden":
+        return [prefix + _unknown_key(loc)]
+    expected = _expected(loc, kind)
+    if expected is not None:
+        return [prefix + f"expected {expected}, got {_shown(value)}{_list_hint(kind, value)}"]
+    return [prefix + str(detail["msg"])]
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def _section_at(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model that validates the mapping at ``loc``, if that mapping is a model."""
+    model: type[BaseModel] = Policy
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        candidates = (field.annotation, *get_args(field.annotation))
+        found = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not found:
+            return None
+        model = found[0]
+    return model
+
+
+def _unknown_key(loc: Sequence[str | int]) -> str:
+    section = _section_at(loc[:-1])
+    known = list(section.model_fields) if section else []
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    if close:
+        return f"unknown key (did you mean {close[0]!r}?)"
+    return f"unknown key (known keys: {', '.join(known)})"
+
+
+_LIST_ITEMS: Final = {
+    "merge_back": "branch names, such as [main, develop]",
+    "critical": "role names, such as [engineering_manager, oncall_lead, cto]",
+    "high": "role names, such as [engineering_manager, oncall_lead]",
+    "escalation": "role names, such as [oncall_lead, engineering_manager, cto]",
+}
+
+
+def _expected(loc: Sequence[str | int], kind: str) -> str | None:
+    if kind in ("list_type", "tuple_type", "iterable_type"):
+        if len(loc) == 2 and loc[0] == "roles":
+            return "a list of Slack user ids (U…/W…) or user group ids (S…), such as [U0123ABCD]"
+        return f"a list of {_LIST_ITEMS.get(str(loc[-1]), 'values')}" if loc else "a list"
+    if kind == "dict_type" and list(loc) == ["roles"]:
+        return "a mapping of role names to lists of Slack ids, such as cto: [U0123ABCD]"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        section = _section_at(loc)
+        keys = f" with keys {', '.join(section.model_fields)}" if section else ""
+        return f"a mapping{keys}"
+    if kind == "string_type":
+        if loc and loc[0] == "roles" and len(loc) >= 3:
+            return "a Slack user id (U…/W…) or user group id (S…)"
+        if loc and loc[0] in ("roles", "approvals", "escalation"):
+            return "a role name"
+        return "text"
+    if kind in ("bool_type", "bool_parsing"):
+        return "true or false"
+    return None
+
+
+def _list_hint(kind: str, value: Any) -> str:
+    scalar = isinstance(value, str | int | float) and not isinstance(value, bool)
+    return f" (write [{value}])" if kind in ("list_type", "tuple_type") and scalar else ""
+
+
+def _shown(value: Any) -> str:
+    """A value as the person wrote it in YAML, briefly."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return str(value)
