@@ -33,8 +33,12 @@ def draft(**overrides: object) -> AssessmentDraft:
     ("text", "ticket", "severity", "title"),
     [
         ("", None, None, None),
-        ("SEC-123 critical Login accepts empty tokens", "SEC-123", Severity.CRITICAL,
-         "Login accepts empty tokens"),
+        (
+            "SEC-123 critical Login accepts empty tokens",
+            "SEC-123",
+            Severity.CRITICAL,
+            "Login accepts empty tokens",
+        ),
         ("high sec-9 Slow search", "SEC-9", Severity.HIGH, "Slow search"),
         ("Payments are down", None, None, "Payments are down"),
         ("#4521 low", "#4521", Severity.LOW, None),
@@ -42,8 +46,9 @@ def draft(**overrides: object) -> AssessmentDraft:
         ("; rm -rf / $(reboot)", None, None, "; rm -rf / $(reboot)"),
     ],
 )
-def test_start_arguments(text: str, ticket: str | None, severity: Severity | None,
-                         title: str | None) -> None:
+def test_start_arguments(
+    text: str, ticket: str | None, severity: Severity | None, title: str | None
+) -> None:
     parsed = parse_start_arguments(text)
     assert (parsed.ticket, parsed.severity, parsed.title) == (ticket, severity, title)
 

@@ -176,9 +176,7 @@ class HotfixService:
                 query = query.where(Hotfix.channel_id == channel_id)
             return [self._snapshot(session, h) for h in session.scalars(query)]
 
-    def record_message(
-        self, hotfix_id: int, purpose: str, channel_id: str, ts: str
-    ) -> MessageRef:
+    def record_message(self, hotfix_id: int, purpose: str, channel_id: str, ts: str) -> MessageRef:
         """Remember a message the bot posted for a hotfix; the first one recorded wins."""
         try:
             with transaction(self._sessions) as session:
