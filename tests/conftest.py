@@ -1,0 +1,122 @@
+"""Fixtures: a fake Slack, a real database, and the real bot served over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from app import HotfixBot, create_app
+from storage.db import transaction
+from storage.models import Base
+from tests.databases import BACKENDS, database
+from tests.harness.fake_slack import FakeSlack
+from tests.harness.slack_client import SignedSlackClient
+from tests.harness.wsgi_server import BackgroundServer
+from workflows.config import Settings, load_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+
+# The people and places of the test workspace.
+REQUESTER = "U0ALICE"
+EM = "U0DANA"
+ONCALL = "U0OMAR"
+CTO = "U0CHLOE"
+SECURITY = "U0SAM"
+INCIDENT_CHANNEL = "C0INCIDENT"
+
+POLICY = {
+    "repository": {"remote": "git@github.com:acme/api.git", "github": "acme/api"},
+    "roles": {
+        "engineering_manager": [EM],
+        "oncall_lead": ["S0ONCALL"],
+        "cto": [CTO],
+        "security": ["S0SEC"],
+    },
+}
+
+
+def manifest_scopes() -> list[str]:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    return manifest["oauth_config"]["scopes"]["bot"]
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """A Slack Web API on 127.0.0.1 granting exactly the manifest's scopes."""
+    with FakeSlack(token=BOT_TOKEN, scopes=manifest_scopes()) as fake:
+        for user_id, name in [
+            (REQUESTER, "alice"),
+            (EM, "dana"),
+            (ONCALL, "omar"),
+            (CTO, "chloe"),
+            (SECURITY, "sam"),
+        ]:
+            fake.add_user(user_id, name)
+        fake.set_usergroup("S0ONCALL", [ONCALL])
+        fake.set_usergroup("S0SEC", [SECURITY])
+        fake.add_channel(INCIDENT_CHANNEL, "inc-checkout")
+        yield fake
+        fake.assert_valid()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def policy_path(tmp_path: Path) -> Path:
+    path = tmp_path / "hotfix.yml"
+    path.write_text(yaml.safe_dump(POLICY))
+    return path
+
+
+def bot_settings(fake_slack: FakeSlack, database_url: str, policy_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        database_url=database_url,
+        hotfix_config=policy_path,
+    )
+
+
+@dataclass
+class RunningBot:
+    """The real bot behind real HTTP, the fake Slack it talks to, and its database."""
+
+    bot: HotfixBot
+    url: str
+    fake: FakeSlack
+    slack: SignedSlackClient
+
+    def rows(self, model: type[Base]) -> list:
+        with transaction(self.bot.services.sessions) as session:
+            return list(session.scalars(select(model).order_by(*inspect(model).primary_key)))
+
+    def session(self) -> Session:
+        return self.bot.services.sessions()
+
+
+@pytest.fixture
+def running_bot(
+    fake_slack: FakeSlack, database_url: str, policy_path: Path
+) -> Iterator[RunningBot]:
+    settings = bot_settings(fake_slack, database_url, policy_path)
+    bot = create_app(settings, load_policy(policy_path))
+    try:
+        with BackgroundServer(bot.wsgi) as server:
+            slack = SignedSlackClient(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
+            yield RunningBot(bot=bot, url=server.url, fake=fake_slack, slack=slack)
+    finally:
+        bot.close()
