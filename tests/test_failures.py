@@ -1,0 +1,194 @@
+"""Forged requests, a database that goes away, and Slack refusing: clear messages, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from storage.db import UNAVAILABLE_MESSAGE
+from storage.models import Event, Hotfix, SlackMessage
+from tests.conftest import INCIDENT_CHANNEL, REQUESTER, RunningBot
+from tests.databases import POSTGRES_ADMIN_URL, fresh_postgres_database
+from tests.harness.slack_client import sign
+from tests.test_start import start, text_of
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def slash_body(text_: str) -> bytes:
+    return urlencode(
+        {
+            "command": "/hotfix",
+            "text": text_,
+            "user_id": REQUESTER,
+            "channel_id": INCIDENT_CHANNEL,
+            "team_id": "T0TEST",
+            "trigger_id": "1.2.3",
+            "response_url": "http://127.0.0.1:9/response",
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["unsigned", "wrong secret", "stale by 6 minutes", "body changed after signing"],
+)
+def test_forged_or_stale_requests_are_refused_and_change_nothing(
+    running_bot: RunningBot, forgery: str
+) -> None:
+    bot = running_bot
+    body = slash_body("start critical forged")
+    now = int(time.time())
+    content_type = "application/x-www-form-urlencoded"
+    if forgery == "unsigned":
+        response = bot.slack.send(body, content_type, signature="")
+    elif forgery == "wrong secret":
+        response = bot.slack.send(body, content_type, secret="not-the-secret")
+    elif forgery == "stale by 6 minutes":
+        response = bot.slack.send(body, content_type, timestamp=now - 360)
+    else:
+        signature = sign("test-signing-secret", now, body)
+        tampered = body.replace(b"forged", b"FORGED")
+        response = bot.slack.send(tampered, content_type, timestamp=now, signature=signature)
+    assert response.status == 401
+    assert bot.fake.calls_to("views.open") == []
+    assert bot.rows(Hotfix) == [] and bot.rows(Event) == []
+
+
+def test_healthz_reports_a_reachable_database(running_bot: RunningBot) -> None:
+    assert get(f"{running_bot.url}/healthz") == (200, {"status": "ok", "database": "ok"})
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{running_bot.url}/nothing-here", timeout=10)
+    assert missing.value.code == 404
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """These tests take the database away, which only a server database allows."""
+    return postgres_url
+
+
+def set_connections(url: str, *, allowed: bool) -> None:
+    """Make the database refuse (or accept again) every connection, and drop the open ones."""
+    name = make_url(url).database
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(
+            text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        )
+        if not allowed:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+    admin.dispose()
+
+
+def test_database_down_keeps_the_form_open_and_the_bot_serving(
+    running_bot: RunningBot, database_url: str
+) -> None:
+    bot = running_bot
+    modal = start(bot)
+    set_connections(database_url, allowed=False)
+    try:
+        assert get(f"{bot.url}/healthz") == (
+            503,
+            {"status": "unavailable", "database": "unreachable"},
+        )
+        values = {"Impact": "Everyone is locked out"}
+        body = bot.slack.submit_view(modal["id"], user_id=REQUESTER, values=values).json()
+        assert body == {
+            "response_action": "errors",
+            "errors": {"assessment_issue": UNAVAILABLE_MESSAGE},
+        }
+        assert bot.fake.view_is_open(modal["id"])  # what was typed is still there
+        # Commands that need no database keep working.
+        assert "start" in bot.slack.slash("help", user_id=REQUESTER, channel_id="C1").json()["text"]
+    finally:
+        set_connections(database_url, allowed=True)
+
+    assert get(f"{bot.url}/healthz")[0] == 200
+    response = bot.slack.submit_view(modal["id"], user_id=REQUESTER, values=values)
+    assert response.json() is None
+    bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))
+    assert len(bot.rows(Hotfix)) == 1
+
+
+def test_card_refused_by_slack_is_reported_and_retried(running_bot: RunningBot) -> None:
+    bot = running_bot
+    modal = start(bot)
+    bot.fake.fail("chat.postMessage", "not_in_channel")
+    bot.slack.submit_view(modal["id"], user_id=REQUESTER, values={"Impact": "Everyone"})
+
+    notice = bot.fake.wait_for(lambda: bot.fake.ephemerals(INCIDENT_CHANNEL, REQUESTER))[0]
+    hotfix = bot.rows(Hotfix)[0]
+    assert f"*HF-{hotfix.id}* is recorded, but I could not post its card" in notice["text"]
+    assert "`not_in_channel`" in notice["text"] and "/invite @Hotfix Bot" in notice["text"]
+    assert bot.fake.messages(INCIDENT_CHANNEL) == []
+    assert [e.kind for e in bot.rows(Event)] == ["opened", "card_failed"]
+
+    bot.slack.click(
+        channel_id=INCIDENT_CHANNEL,
+        label="Retry posting the card",
+        user_id=REQUESTER,
+        ephemeral=True,
+        message=notice,
+    )
+    card = bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))[0]
+    assert f"HF-{hotfix.id}" in text_of(card["blocks"])
+    bot.fake.wait_for(lambda: bot.fake.thread(INCIDENT_CHANNEL, card["ts"]))
+    reply = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER))[-1]
+    assert reply["text"] == f"✅ The card of HF-{hotfix.id} is posted."
+    assert reply["replace_original"] is True
+    bot.fake.wait_for(lambda: len(bot.rows(SlackMessage)) == 2)
+
+
+def test_when_even_the_ephemeral_fails_the_requester_gets_a_dm(running_bot: RunningBot) -> None:
+    bot = running_bot
+    modal = start(bot)
+    bot.fake.fail("chat.postMessage", "channel_not_found")
+    bot.fake.fail("chat.postEphemeral", "channel_not_found")
+    bot.slack.submit_view(modal["id"], user_id=REQUESTER, values={"Impact": "Everyone"})
+    dm = bot.fake.wait_for(lambda: bot.fake.messages(REQUESTER))[0]
+    assert "could not post its card" in dm["text"] and "`channel_not_found`" in dm["text"]
+
+
+def test_an_expired_trigger_tells_the_user_to_run_the_command_again(
+    running_bot: RunningBot,
+) -> None:
+    bot = running_bot
+    bot.fake.fail("views.open", "expired_trigger_id")
+    response = bot.slack.slash("start critical x", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL)
+    assert response.status == 200
+    reply = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER))[0]
+    assert "took too long to open the form" in reply["text"]
+    assert reply["response_type"] == "ephemeral"
+
+
+def test_unexpected_errors_show_a_reference_not_a_trace(running_bot: RunningBot) -> None:
+    bot = running_bot
+    bot.fake.fail("views.open", "fatal_error")
+    bot.slack.slash("start critical x", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL)
+    reply = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER))[0]
+    assert reply["text"].startswith("⚠️ Something went wrong on Hotfix Bot's side (reference `")
+    assert "Traceback" not in reply["text"] and "SlackApiError" not in reply["text"]
