@@ -12,6 +12,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,9 @@ from sqlalchemy.engine import make_url
 
 import bot
 from bot.card import CardPublisher
+from bot.escalation import Escalations
 from bot.services import BotServices
+from bot.slack_groups import slack_group_members
 from storage.db import database_reachable, make_engine, make_sessions, migrate
 from workflows.config import (
     ConfigError,
@@ -36,11 +39,11 @@ from workflows.config import (
     database_url,
     load_policy,
     load_settings,
-    role_title,
     settings_problems,
 )
 from workflows.hotfixes import HotfixService, system_clock
-from workflows.severity import Severity
+from workflows.roles import RoleDirectory, role_title
+from workflows.scheduler import Timers
 
 log = logging.getLogger("hotfix_bot")
 
@@ -61,6 +64,8 @@ class HotfixBot:
     engine: Engine
     bolt: App
     services: BotServices
+    timers: Timers
+    background: ThreadPoolExecutor
 
     def __post_init__(self) -> None:
         self._slack = SlackRequestHandler(self.bolt, path=EVENTS_PATH)
@@ -87,7 +92,13 @@ class HotfixBot:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [body]
 
+    def start(self) -> None:
+        """Start the background parts: persisted timers (escalations, card retries)."""
+        self.timers.start()
+
     def close(self) -> None:
+        self.background.shutdown(wait=True)
+        self.timers.shutdown()
         self.engine.dispose()
 
 
@@ -115,12 +126,16 @@ def create_app(
         migrate(engine)
     sessions = make_sessions(engine)
     clock = system_clock
-
-    def required_roles(severity: Severity) -> Sequence[str]:
-        return policy.required_roles(severity.value)
-
-    hotfixes = HotfixService(sessions, required_roles, clock)
     client = slack_client(settings)
+    directory = RoleDirectory(policy.roles, slack_group_members(client))
+    hotfixes = HotfixService(sessions, policy, directory, clock)
+    timers = Timers(engine)
+    cards = CardPublisher(client, hotfixes, clock=clock, timers=timers)
+    escalations = Escalations(hotfixes, cards, timers, policy, clock)
+    # Slack is updated after each change off the request thread, so acks never wait for it.
+    background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hotfix-slack")
+    for listener in (cards.refresh, escalations.sync):
+        hotfixes.subscribe(in_background(background, listener))
     bolt = App(
         client=client,
         signing_secret=(
@@ -132,15 +147,36 @@ def create_app(
         process_before_response=False,
         request_verification_enabled=settings.slack_app_token is None,
     )
-    services = BotServices(
-        hotfixes=hotfixes,
-        cards=CardPublisher(client, hotfixes, role_title=role_title, clock=clock),
-        sessions=sessions,
-        role_title=role_title,
-        clock=clock,
-    )
+    services = BotServices(hotfixes=hotfixes, cards=cards, sessions=sessions, clock=clock)
     bot.register(bolt, services)
-    return HotfixBot(settings=settings, policy=policy, engine=engine, bolt=bolt, services=services)
+    return HotfixBot(
+        settings=settings,
+        policy=policy,
+        engine=engine,
+        bolt=bolt,
+        services=services,
+        timers=timers,
+        background=background,
+    )
+
+
+def in_background(
+    executor: ThreadPoolExecutor, listener: Callable[[int], None]
+) -> Callable[[int], None]:
+    """Run a change listener on ``executor``; its failures are logged, never lost silently."""
+
+    def run(hotfix_id: int) -> None:
+        try:
+            listener(hotfix_id)
+        except Exception:  # a background task has nobody else to report to
+            log.exception(
+                "HF-%s: %s failed", hotfix_id, getattr(listener, "__qualname__", listener)
+            )
+
+    def submit(hotfix_id: int) -> None:
+        executor.submit(run, hotfix_id)
+
+    return submit
 
 
 # --------------------------------------------------------------------------- command line
@@ -251,6 +287,7 @@ def _serve_http(settings: Settings, policy: Policy) -> int:
 
         def load(self) -> Callable[..., Iterable[bytes]]:
             state["bot"] = create_app(settings, policy, migrate_schema=False)
+            state["bot"].start()
             log.info("Hotfix Bot listening on :%s%s", settings.port, EVENTS_PATH)
             return state["bot"].wsgi
 
@@ -264,11 +301,13 @@ def _close(state: dict[str, HotfixBot]) -> None:
 
 
 def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
+    import signal
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     hotfix_bot = create_app(settings, policy, migrate_schema=False)
+    hotfix_bot.start()
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
@@ -278,11 +317,22 @@ def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
     health = make_server("0.0.0.0", settings.port, hotfix_bot.wsgi, handler_class=QuietHandler)
     threading.Thread(target=health.serve_forever, daemon=True, name="healthz").start()
     assert settings.slack_app_token is not None
+    handler = SocketModeHandler(hotfix_bot.bolt, settings.slack_app_token.get_secret_value())
+    # SocketModeHandler.start() blocks on a bare Event().wait() and installs no SIGTERM
+    # handler, so `docker stop` / Kubernetes would kill the process (exit -15) in the middle
+    # of whatever it was doing. Treat SIGTERM like Ctrl+C instead: leave the wait, close the
+    # connection, let in-flight work finish, exit 0. A second SIGTERM kills it as before.
+    previous_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
     log.info("Hotfix Bot connecting in Socket Mode (health on :%s)", settings.port)
     try:
-        SocketModeHandler(hotfix_bot.bolt, settings.slack_app_token.get_secret_value()).start()
+        handler.start()
+    except KeyboardInterrupt:
+        log.info("Hotfix Bot stopping: closing the Socket Mode connection")
     finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+        handler.close()
         health.shutdown()
+        health.server_close()
         hotfix_bot.close()
     return 0
 

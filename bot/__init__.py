@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import dedupe, errors
-from bot.listeners import actions, assessment, commands, events
+from bot.listeners import actions, approvals, assessment, commands, events
 from bot.services import BotServices
 
 
@@ -16,4 +16,5 @@ def register(app: App, services: BotServices) -> None:
     commands.register(app, services)
     assessment.register(app, services)
     actions.register(app, services)
+    approvals.register(app, services)
     events.register(app, services)

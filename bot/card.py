@@ -1,25 +1,37 @@
-"""Keeps each hotfix's card (and its thread's assessment) in Slack equal to what is stored."""
+"""Keeps what Slack shows about each hotfix equal to what is stored.
+
+For a running hotfix: the card in the channel, and in its thread the Hotfix Request and the
+approvers checklist. For a declined (MEDIUM/LOW) assessment: the refusal message with its
+override button. Everything is posted once, recorded, and ``chat.update``d afterwards, so
+publishing is idempotent and a failed attempt is simply repeated until Slack agrees.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.ids import MessagePurpose
+from bot.render.approvals import approvals_fallback, refusal_message, render_approvals
 from bot.render.card import assessment_text, card_text, render_assessment, render_card
 from bot.render.notices import card_not_posted
-from workflows.hotfixes import HotfixService, HotfixSnapshot
+from workflows.hotfixes import BOT_ACTOR, HotfixService, HotfixSnapshot, MessageRef
+from workflows.scheduler import Timers
 
 log = logging.getLogger(__name__)
 
+CARD_RETRY = timedelta(seconds=15)
+REFRESH_JOB = "refresh_card"
+
 
 class CardNotPosted(Exception):
-    """Slack refused a card post or update; ``slack_error`` is Slack's error code."""
+    """Slack refused a post or update; ``slack_error`` is Slack's error code."""
 
     def __init__(self, hotfix: HotfixSnapshot, slack_error: str) -> None:
         super().__init__(f"{hotfix.key}: card not posted ({slack_error})")
@@ -34,83 +46,161 @@ def slack_error_code(error: SlackApiError) -> str:
 
 
 class CardPublisher:
-    """Posts the card the first time and ``chat.update``s it afterwards; idempotent."""
+    """Posts each hotfix's messages the first time and updates them afterwards."""
 
     def __init__(
         self,
         client: WebClient,
         service: HotfixService,
         *,
-        role_title: Callable[[str], str],
         clock: Callable[[], datetime],
+        timers: Timers | None = None,
     ) -> None:
         self._client = client
         self._service = service
-        self._role_title = role_title
         self._clock = clock
+        self._timers = timers
         self._guard = threading.Lock()
         self._locks: dict[int, threading.Lock] = {}
+        if timers is not None:
+            timers.register(REFRESH_JOB, self._retry)
 
     def _lock(self, hotfix_id: int) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(hotfix_id, threading.Lock())
 
-    def publish(self, hotfix_id: int) -> HotfixSnapshot:
-        """Make Slack show the stored hotfix: card in the channel, assessment in its thread.
+    # ------------------------------------------------------------------ publish
 
-        Raises ``CardNotPosted`` when Slack refuses; whatever was posted is recorded, so a
-        later call continues where this one stopped.
-        """
+    def publish(self, hotfix_id: int) -> HotfixSnapshot:
+        """Make Slack show the stored hotfix. Raises ``CardNotPosted`` when Slack refuses;
+        whatever was posted is recorded, so the next call continues where this one stopped."""
         with self._lock(hotfix_id):
             hotfix = self._service.get(hotfix_id)
             try:
-                card = hotfix.messages.get(MessagePurpose.CARD)
-                blocks = render_card(hotfix, role_title=self._role_title, now=self._clock())
-                if card is None:
-                    response = self._client.chat_postMessage(
-                        channel=hotfix.channel_id,
-                        text=card_text(hotfix),
-                        blocks=[b.to_dict() for b in blocks],
-                        unfurl_links=False,
-                    )
-                    card = self._service.record_message(
-                        hotfix.id, MessagePurpose.CARD, response["channel"], response["ts"]
-                    )
-                else:
-                    self._client.chat_update(
-                        channel=card.channel_id,
-                        ts=card.ts,
-                        text=card_text(hotfix),
-                        blocks=[b.to_dict() for b in blocks],
-                    )
+                if MessagePurpose.REFUSAL in hotfix.messages or hotfix.state == "declined":
+                    self._refusal(hotfix)
+                if hotfix.state in ("new", "declined"):
+                    return hotfix
+                card = self._card(hotfix)
                 if MessagePurpose.ASSESSMENT not in hotfix.messages:
-                    response = self._client.chat_postMessage(
-                        channel=card.channel_id,
+                    self._post(
+                        hotfix,
+                        MessagePurpose.ASSESSMENT,
+                        card.channel_id,
+                        assessment_text(hotfix),
+                        [b.to_dict() for b in render_assessment(hotfix)],
                         thread_ts=card.ts,
-                        text=assessment_text(hotfix),
-                        blocks=[
-                            b.to_dict()
-                            for b in render_assessment(hotfix, role_title=self._role_title)
-                        ],
                     )
-                    self._service.record_message(
-                        hotfix.id, MessagePurpose.ASSESSMENT, response["channel"], response["ts"]
-                    )
+                self._put(
+                    hotfix,
+                    MessagePurpose.APPROVALS,
+                    card.channel_id,
+                    approvals_fallback(hotfix),
+                    [
+                        b.to_dict()
+                        for b in render_approvals(
+                            hotfix, principals=self._service.directory.principals
+                        )
+                    ],
+                    thread_ts=card.ts,
+                )
             except SlackApiError as exc:
                 code = slack_error_code(exc)
-                log.warning("%s: Slack refused the card: %s", hotfix.key, code)
+                log.warning("%s: Slack refused to show it: %s", hotfix.key, code)
                 self._service.record_event(
-                    hotfix.id, actor="hotfix-bot", kind="card_failed", detail={"error": code}
+                    hotfix.id, actor=BOT_ACTOR, kind="card_failed", detail={"error": code}
                 )
                 raise CardNotPosted(hotfix, code) from exc
             return self._service.get(hotfix_id)
 
-    def publish_or_tell(self, hotfix_id: int) -> None:
-        """Publish; if Slack refuses, tell the requester privately, with a Retry button."""
+    def _card(self, hotfix: HotfixSnapshot) -> MessageRef:
+        return self._put(
+            hotfix,
+            MessagePurpose.CARD,
+            hotfix.channel_id,
+            card_text(hotfix),
+            [b.to_dict() for b in render_card(hotfix, now=self._clock())],
+        )
+
+    def _refusal(self, hotfix: HotfixSnapshot) -> None:
+        text, blocks = refusal_message(hotfix)
+        self._put(
+            hotfix, MessagePurpose.REFUSAL, hotfix.channel_id, text, [b.to_dict() for b in blocks]
+        )
+
+    def _put(
+        self,
+        hotfix: HotfixSnapshot,
+        purpose: str,
+        channel: str,
+        text: str,
+        blocks: list[dict],
+        thread_ts: str | None = None,
+    ) -> MessageRef:
+        existing = hotfix.messages.get(purpose)
+        if existing is None:
+            return self._post(hotfix, purpose, channel, text, blocks, thread_ts=thread_ts)
+        self._client.chat_update(
+            channel=existing.channel_id, ts=existing.ts, text=text, blocks=blocks
+        )
+        return existing
+
+    def _post(
+        self,
+        hotfix: HotfixSnapshot,
+        purpose: str,
+        channel: str,
+        text: str,
+        blocks: list[dict],
+        thread_ts: str | None = None,
+    ) -> MessageRef:
+        response = self._client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, unfurl_links=False
+        )
+        return self._service.record_message(hotfix.id, purpose, response["channel"], response["ts"])
+
+    # ---------------------------------------------------------- after a change
+
+    def refresh(self, hotfix_id: int) -> None:
+        """Publish after a change. A card never shown is reported to the requester with a
+        Retry button; an update Slack refused is retried by a persisted timer until it lands."""
         try:
             self.publish(hotfix_id)
         except CardNotPosted as failure:
-            self.tell_requester(failure)
+            if MessagePurpose.CARD in failure.hotfix.messages:
+                self._retry_later(hotfix_id)
+            else:
+                self.tell_requester(failure)
+
+    def _retry(self, hotfix_id: int) -> None:
+        try:
+            self.publish(hotfix_id)
+        except CardNotPosted:
+            self._retry_later(hotfix_id)
+
+    def _retry_later(self, hotfix_id: int) -> None:
+        if self._timers is not None:
+            self._timers.at(
+                self._clock() + CARD_RETRY,
+                REFRESH_JOB,
+                hotfix_id,
+                f"hotfix-{hotfix_id}-card-{uuid.uuid4().hex[:8]}",
+                replace=False,
+            )
+
+    def post_in_thread(self, hotfix: HotfixSnapshot, text: str) -> None:
+        """A notice under the card (approved, rejected, escalation…); logged if Slack refuses."""
+        card = hotfix.messages.get(MessagePurpose.CARD)
+        try:
+            self._client.chat_postMessage(
+                channel=card.channel_id if card else hotfix.channel_id,
+                thread_ts=card.ts if card else None,
+                text=text,
+                unfurl_links=False,
+            )
+        except SlackApiError as exc:
+            log.warning("%s: notice not posted (%s): %s", hotfix.key, slack_error_code(exc), text)
+            raise
 
     def tell_requester(self, failure: CardNotPosted) -> None:
         hotfix = failure.hotfix

@@ -11,6 +11,9 @@ class Command(StrEnum):
 
 class Subcommand(StrEnum):
     START = "start"
+    STATUS = "status"
+    LIST = "list"
+    ABORT = "abort"
     HELP = "help"
 
 
@@ -21,10 +24,17 @@ class EventType(StrEnum):
 class CallbackId(StrEnum):
     ASSESSMENT = "hotfix_assessment"
     NOT_A_HOTFIX = "hotfix_not_a_hotfix"
+    REJECT = "hotfix_reject_reason"
+    OVERRIDE = "hotfix_override_reason"
 
 
 class ActionId(StrEnum):
     RETRY_CARD = "hotfix_retry_card"
+    # "hotfix_approve:<role>": one button per required role; the role is checked on the server.
+    APPROVE = "hotfix_approve"
+    REJECT = "hotfix_reject"
+    OVERRIDE = "hotfix_override"
+    REASON = "reason"
     # Input elements of the assessment modal (one per field of the procedure's Hotfix Request).
     ISSUE = "issue"
     SEVERITY = "severity"
@@ -48,6 +58,9 @@ class BlockId(StrEnum):
     TICKET = "assessment_ticket"
     FLAGS = "assessment_flags"
     CARD_ACTIONS = "card_actions"
+    APPROVAL_ACTIONS = "approval_actions"
+    REFUSAL_ACTIONS = "refusal_actions"
+    REASON = "reason"
 
 
 class Flag(StrEnum):
@@ -62,9 +75,16 @@ class MessagePurpose(StrEnum):
 
     CARD = "card"
     ASSESSMENT = "assessment"
+    APPROVALS = "approvals"
+    REFUSAL = "refusal"
 
 
 #: Bot scopes the code needs; manifest.yml must grant exactly these.
 BOT_SCOPES: frozenset[str] = frozenset(
     {"chat:write", "chat:write.public", "commands", "users:read", "usergroups:read"}
 )
+
+
+def approve_action_id(role: str) -> str:
+    """The action id of the "Approve as <role>" button."""
+    return f"{ActionId.APPROVE}:{role}"

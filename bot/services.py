@@ -17,5 +17,4 @@ class BotServices:
     hotfixes: HotfixService
     cards: CardPublisher
     sessions: sessionmaker[Session]
-    role_title: Callable[[str], str]
     clock: Callable[[], datetime]

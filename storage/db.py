@@ -24,11 +24,19 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not the driver, decide when transactions begin (see below).
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if parsed.database not in (None, "", ":memory:"):
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _serialize(connection):  # type: ignore[no-untyped-def]
+            # Take SQLite's write lock when a transaction starts: concurrent clicks on one
+            # hotfix then run one after another, as PostgreSQL's row lock makes them do.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # A database that does not answer must fail a request in seconds, not hang it.

@@ -85,6 +85,16 @@ class Hotfix(Base):
     channel_id: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Why the severity matrix was overridden (MEDIUM/LOW opened anyway), and by whom.
+    override_by: Mapped[str | None] = mapped_column(String(32))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    # Who ended the hotfix early (rejected, aborted) and why.
+    ended_by: Mapped[str | None] = mapped_column(String(32))
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    # When approvals were first asked for (opening, or an override): escalation counts from it.
+    approval_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many escalation steps have been announced while approvals were missing.
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     approvals: Mapped[list[Approval]] = relationship(
         back_populates="hotfix", order_by="Approval.id", cascade="all, delete-orphan"

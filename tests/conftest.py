@@ -114,6 +114,7 @@ def running_bot(
 ) -> Iterator[RunningBot]:
     settings = bot_settings(fake_slack, database_url, policy_path)
     bot = create_app(settings, load_policy(policy_path))
+    bot.start()
     try:
         with BackgroundServer(bot.wsgi) as server:
             slack = SignedSlackClient(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)

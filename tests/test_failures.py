@@ -145,7 +145,7 @@ def test_card_refused_by_slack_is_reported_and_retried(running_bot: RunningBot) 
     assert f"*HF-{hotfix.id}* is recorded, but I could not post its card" in notice["text"]
     assert "`not_in_channel`" in notice["text"] and "/invite @Hotfix Bot" in notice["text"]
     assert bot.fake.messages(INCIDENT_CHANNEL) == []
-    assert [e.kind for e in bot.rows(Event)] == ["opened", "card_failed"]
+    assert [e.kind for e in bot.rows(Event)] == ["assess", "card_failed"]
 
     bot.slack.click(
         channel_id=INCIDENT_CHANNEL,
@@ -160,7 +160,7 @@ def test_card_refused_by_slack_is_reported_and_retried(running_bot: RunningBot) 
     reply = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER))[-1]
     assert reply["text"] == f"✅ The card of HF-{hotfix.id} is posted."
     assert reply["replace_original"] is True
-    bot.fake.wait_for(lambda: len(bot.rows(SlackMessage)) == 2)
+    bot.fake.wait_for(lambda: len(bot.rows(SlackMessage)) == 3)
 
 
 def test_when_even_the_ephemeral_fails_the_requester_gets_a_dm(running_bot: RunningBot) -> None:

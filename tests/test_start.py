@@ -76,14 +76,19 @@ def test_start_critical_opens_a_hotfix_with_card_and_assessment(running_bot: Run
     assert hotfix.requester_id == REQUESTER and hotfix.channel_id == INCIDENT_CHANNEL
     assert hotfix.required_roles == ["engineering_manager", "oncall_lead", "cto"]
     assert hotfix.estimated_fix_seconds == 45 * 60
-    bot.fake.wait_for(lambda: len(bot.rows(SlackMessage)) == 2)
+    bot.fake.wait_for(lambda: len(bot.rows(SlackMessage)) == 3)
+    thread = bot.fake.thread(INCIDENT_CHANNEL, card["ts"])
     messages = {m.purpose: (m.channel_id, m.ts) for m in bot.rows(SlackMessage)}
-    assert messages["card"] == (INCIDENT_CHANNEL, card["ts"])
-    assert messages["assessment"] == (INCIDENT_CHANNEL, thread[0]["ts"])
-    [opened] = bot.rows(Event)
-    assert (opened.kind, opened.actor, opened.to_state) == (
-        "opened",
+    assert messages == {
+        "card": (INCIDENT_CHANNEL, card["ts"]),
+        "assessment": (INCIDENT_CHANNEL, thread[0]["ts"]),
+        "approvals": (INCIDENT_CHANNEL, thread[1]["ts"]),
+    }
+    [assessed] = bot.rows(Event)
+    assert (assessed.kind, assessed.actor, assessed.from_state, assessed.to_state) == (
+        "assess",
         REQUESTER,
+        None,
         "awaiting_approval",
     )
 
@@ -131,7 +136,13 @@ def test_medium_is_refused_with_the_matrix_entry(running_bot: RunningBot) -> Non
     assert "MEDIUM (Normal Release)" in shown
     assert "Workaround available" in shown and "Can wait 24-48 hours" in shown
     assert "No hotfix was opened" in shown and "normal release" in shown
-    assert bot.rows(Hotfix) == [] and bot.fake.messages(INCIDENT_CHANNEL) == []
+    # The team sees the decision in the channel, with the override for EM / CTO.
+    refusal = bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))[0]
+    said = text_of(refusal["blocks"])
+    assert f"<@{REQUESTER}> assessed *Tooltip is cut off* as *MEDIUM* (Normal Release)" in said
+    assert "Override — open as hotfix…" in said
+    [declined] = bot.rows(Hotfix)
+    assert declined.state == "declined" and declined.required_roles == []
 
 
 def test_low_is_refused_too(running_bot: RunningBot) -> None:
@@ -139,7 +150,9 @@ def test_low_is_refused_too(running_bot: RunningBot) -> None:
     modal = start(bot, "low Typo in footer")
     body = bot.slack.submit_view(modal["id"], user_id=REQUESTER, values={"Impact": "x"}).json()
     assert "LOW (Normal Release)" in text_of(body["view"]["blocks"])
-    assert bot.rows(Hotfix) == []
+    refusal = bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))[0]
+    assert "as *LOW* (Normal Release)" in text_of(refusal["blocks"])
+    assert [h.state for h in bot.rows(Hotfix)] == ["declined"]
 
 
 def test_a_double_submission_opens_one_hotfix(running_bot: RunningBot) -> None:

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from workflows.durations import parse_duration
+from workflows.roles import role_title
 
 __all__ = [
     "Approvals",
@@ -250,25 +251,9 @@ _SLACK_PRINCIPAL = re.compile(r"[UWS][A-Z0-9]{2,}")
 _SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
 _GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]+")
 _TAG_PLACEHOLDERS: Final = ("major", "minor", "patch")
-_ROLE_TITLES: Final = {
-    "engineering_manager": "Engineering Manager",
-    "oncall_lead": "On-call Lead",
-    "cto": "CTO",
-    "security": "Security",
-}
-_ACRONYMS: Final = frozenset({"ceo", "cio", "ciso", "coo", "cto", "dba", "qa", "sre", "vp"})
-
 DEFAULT_CRITICAL_APPROVERS: Final = ("engineering_manager", "oncall_lead", "cto")
 DEFAULT_HIGH_APPROVERS: Final = ("engineering_manager", "oncall_lead")
 DEFAULT_ESCALATION: Final = ("oncall_lead", "engineering_manager", "cto")
-
-
-def role_title(role: str) -> str:
-    """How a role is shown to people: ``oncall_lead`` → ``On-call Lead``, ``cto`` → ``CTO``."""
-    if role in _ROLE_TITLES:
-        return _ROLE_TITLES[role]
-    words = [w for w in role.split("_") if w]
-    return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in words)
 
 
 def _bad_ref_name(value: str) -> str | None:

@@ -1,28 +1,55 @@
-"""The hotfix service: the one place that opens hotfixes and changes their recorded state."""
+"""The hotfix service: the one place that opens hotfixes and moves them through the lifecycle.
+
+Every change runs in one transaction that first locks the hotfix's row (PostgreSQL
+``SELECT … FOR UPDATE``; SQLite's write lock is taken when the transaction begins), fires
+one declared event of ``HotfixLifecycle`` and appends the timeline. Listeners (the Slack
+card) run after the commit, so they always show what is really stored.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from statemachine.exceptions import TransitionNotAllowed
 
 from storage.db import transaction
 from storage.models import Approval, Event, Hotfix, ProcessedRequest, SlackMessage
 from workflows.assessment import Assessment
-from workflows.errors import HotfixNotFound
-from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle
+from workflows.config import Policy
+from workflows.errors import DomainError, HotfixNotFound
+from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle, state_name
+from workflows.roles import RoleDirectory
 from workflows.severity import Severity
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 ChangeListener = Callable[[int], None]
+BOT_ACTOR = "hotfix-bot"
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+class _AlreadyDone(Exception):
+    """The idempotency key was claimed before: roll back and report a duplicate."""
+
+
+class HotfixMovedOn(DomainError):
+    """The action was meant for an earlier state (a stale message or a double click)."""
+
+    def __init__(self, key: str, state: str) -> None:
+        super().__init__(f"{key} is now *{state_name(state)}*, so that no longer applies.")
+        self.state = state
 
 
 @dataclass(frozen=True)
@@ -60,6 +87,12 @@ class HotfixSnapshot:
     required_roles: tuple[str, ...]
     approvals: tuple[ApprovalRecord, ...]
     messages: dict[str, MessageRef]
+    override_by: str | None = None
+    override_reason: str | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+    escalation_step: int = 0
+    approval_requested_at: datetime | None = None
 
     @property
     def key(self) -> str:
@@ -68,24 +101,43 @@ class HotfixSnapshot:
     def approval_for(self, role: str) -> ApprovalRecord | None:
         return next((a for a in self.approvals if a.role == role), None)
 
+    @property
+    def missing_roles(self) -> tuple[str, ...]:
+        return tuple(r for r in self.required_roles if self.approval_for(r) is None)
+
+
+@dataclass(frozen=True)
+class ApprovalOutcome:
+    hotfix: HotfixSnapshot
+    role: str
+    completed: bool  # this approval was the last one required
+
+
+def parse_key(text: str) -> int | None:
+    """``HF-12`` / ``hf-12`` / ``12`` → 12; anything else → None."""
+    value = text.strip().upper().removeprefix("HF-")
+    return int(value) if value.isdigit() and len(value) <= 12 else None
+
 
 class HotfixService:
-    """Opens hotfixes, records what the bot posted, and tells listeners what changed.
-
-    Listeners (the Slack card publisher) run after the transaction commits, so they
-    always read what is really stored.
-    """
+    """Opens hotfixes and fires lifecycle events, checking who may do what."""
 
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        required_roles: Callable[[Severity], Sequence[str]],
+        policy: Policy,
+        directory: RoleDirectory,
         clock: Clock = system_clock,
     ) -> None:
         self._sessions = sessions
-        self._required_roles = required_roles
+        self._policy = policy
+        self._directory = directory
         self._clock = clock
         self._listeners: list[ChangeListener] = []
+
+    @property
+    def directory(self) -> RoleDirectory:
+        return self._directory
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Call ``listener(hotfix_id)`` after every committed change to a hotfix."""
@@ -95,6 +147,26 @@ class HotfixService:
         for listener in self._listeners:
             listener(hotfix_id)
 
+    def notify(self, hotfix_id: int) -> None:
+        """Tell listeners about a hotfix (after ``open``, once Slack has been answered)."""
+        self._changed(hotfix_id)
+
+    def preflight(self, hotfix_id: int, event: str, *, actor: str) -> HotfixSnapshot:
+        """Check that ``actor`` may fire ``event`` now, before asking them for a reason.
+
+        Raises what the event itself would (``Refused``, ``HotfixMovedOn``); changes nothing.
+        """
+        actor_roles = self._directory.roles_of(actor)
+        with self._locked(hotfix_id) as (session, hotfix):
+            machine = HotfixLifecycle(model=hotfix, state_field="state")
+            if event not in {e.id for e in machine.allowed_events}:
+                raise HotfixMovedOn(hotfix.key, hotfix.state)
+            validator = getattr(machine, f"may_{event}")
+            validator(actor=actor, actor_roles=actor_roles, reason="(asked next)")
+            return self._snapshot(session, hotfix)
+
+    # ------------------------------------------------------------------ opening
+
     def open(
         self,
         assessment: Assessment,
@@ -103,18 +175,20 @@ class HotfixService:
         channel_id: str,
         idempotency_key: str,
     ) -> HotfixSnapshot | None:
-        """Open a hotfix for a CRITICAL or HIGH assessment.
+        """Record an assessment: CRITICAL/HIGH await approval, MEDIUM/LOW are declined.
 
         ``idempotency_key`` (the submitted view's id) is claimed in the same transaction,
-        so a double submission opens one hotfix; the second call returns ``None``.
+        so a double submission records one hotfix; the second call returns ``None``.
+        Listeners are *not* called: the caller publishes once it has answered Slack.
         """
-        if not assessment.severity.warrants_hotfix:
-            raise ValueError(f"{assessment.severity.label} does not warrant a hotfix")
         now = self._clock()
         try:
             with transaction(self._sessions) as session:
                 session.add(ProcessedRequest(key=idempotency_key, seen_at=now))
-                session.flush()
+                try:
+                    session.flush()
+                except IntegrityError:
+                    raise _AlreadyDone from None
                 hotfix = Hotfix(
                     title=assessment.title,
                     severity=assessment.severity.value,
@@ -131,45 +205,147 @@ class HotfixService:
                     security_fix=assessment.security_fix,
                     needs_migration=assessment.needs_migration,
                     requester_id=requester_id,
-                    required_roles=list(self._required_roles(assessment.severity)),
+                    required_roles=self._policy.required_roles(assessment.severity.value),
                     channel_id=channel_id,
                     created_at=now,
                     updated_at=now,
+                    escalation_step=0,
+                    approval_requested_at=now,
                 )
-                HotfixLifecycle(model=hotfix, state_field="state")  # sets the initial state
                 session.add(hotfix)
-                session.flush()
-                session.add(
-                    Event(
-                        hotfix_id=hotfix.id,
-                        at=now,
-                        actor=requester_id,
-                        kind="opened",
-                        from_state=None,
-                        to_state=hotfix.state,
-                        detail={
-                            "severity": hotfix.severity,
-                            "title": hotfix.title,
-                            "ticket": hotfix.ticket,
-                            "channel_id": channel_id,
-                        },
-                    )
+                self._fire(
+                    session,
+                    hotfix,
+                    "assess",
+                    actor=requester_id,
+                    detail={"severity": hotfix.severity, "title": hotfix.title},
                 )
                 snapshot = self._snapshot(session, hotfix)
-        except IntegrityError:
+        except _AlreadyDone:
             return None
-        self._changed(snapshot.id)
         return snapshot
+
+    # -------------------------------------------------------------- transitions
+
+    def approve(self, hotfix_id: int, *, role: str, actor: str) -> ApprovalOutcome:
+        """Record ``actor``'s approval as ``role``; the last one moves the hotfix to approved."""
+        actor_roles = self._directory.roles_of(actor)
+        holders = ", ".join(_mention(p) for p in self._directory.principals(role))
+        with self._locked(hotfix_id) as (session, hotfix):
+            self._fire(
+                session,
+                hotfix,
+                "record_approval",
+                actor=actor,
+                kind="approval",
+                detail={"role": role},
+                role=role,
+                actor_roles=actor_roles,
+                distinct_people=self._policy.approvals.distinct_people,
+                role_holders=holders,
+            )
+            hotfix.approvals.append(
+                Approval(hotfix_id=hotfix.id, role=role, user_id=actor, approved_at=self._clock())
+            )
+            session.flush()
+            machine = HotfixLifecycle(model=hotfix, state_field="state")
+            completed = machine.fully_approved()
+            if completed:
+                self._fire(session, hotfix, "approve", actor=actor)
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return ApprovalOutcome(snapshot, role, completed)
+
+    def reject(self, hotfix_id: int, *, actor: str, reason: str) -> HotfixSnapshot:
+        return self._end(hotfix_id, "reject", actor=actor, reason=reason)
+
+    def abort(self, hotfix_id: int, *, actor: str, reason: str) -> HotfixSnapshot:
+        return self._end(hotfix_id, "abort", actor=actor, reason=reason)
+
+    def override(self, hotfix_id: int, *, actor: str, reason: str) -> HotfixSnapshot:
+        """Open a declined (MEDIUM/LOW) assessment as a hotfix anyway, with a recorded reason."""
+        actor_roles = self._directory.roles_of(actor)
+        reason = reason.strip()
+        with self._locked(hotfix_id) as (session, hotfix):
+            self._fire(
+                session,
+                hotfix,
+                "override",
+                actor=actor,
+                detail={"reason": reason, "severity": hotfix.severity},
+                actor_roles=actor_roles,
+                reason=reason,
+            )
+            hotfix.override_by = actor
+            hotfix.override_reason = reason
+            # An overridden MEDIUM/LOW needs what a HIGH needs.
+            hotfix.required_roles = self._policy.required_roles(Severity.HIGH.value)
+            hotfix.escalation_step = 0
+            hotfix.approval_requested_at = self._clock()
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def _end(self, hotfix_id: int, event: str, *, actor: str, reason: str) -> HotfixSnapshot:
+        actor_roles = self._directory.roles_of(actor)
+        reason = reason.strip()
+        with self._locked(hotfix_id) as (session, hotfix):
+            self._fire(
+                session,
+                hotfix,
+                event,
+                actor=actor,
+                detail={"reason": reason},
+                actor_roles=actor_roles,
+                reason=reason,
+            )
+            hotfix.ended_by = actor
+            hotfix.end_reason = reason
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    # --------------------------------------------------------------- escalation
+
+    def escalation_due(self, hotfix_id: int) -> tuple[HotfixSnapshot, str] | None:
+        """The next escalation step (and its role) if approvals are still missing."""
+        hotfix = self.get(hotfix_id)
+        path = self._policy.escalation
+        if hotfix.state != "awaiting_approval" or hotfix.escalation_step >= len(path):
+            return None
+        return hotfix, path[hotfix.escalation_step]
+
+    def mark_escalated(self, hotfix_id: int, step: int) -> bool:
+        """Record that escalation ``step`` was announced; False if it already was."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.escalation_step != step:
+                return False
+            hotfix.escalation_step = step + 1
+            session.add(
+                Event(
+                    hotfix_id=hotfix.id,
+                    at=self._clock(),
+                    actor=BOT_ACTOR,
+                    kind="escalated",
+                    from_state=hotfix.state,
+                    to_state=hotfix.state,
+                    detail={"step": step, "role": self._policy.escalation[step]},
+                )
+            )
+        return True
+
+    # ------------------------------------------------------------------ reading
 
     def get(self, hotfix_id: int) -> HotfixSnapshot:
         with transaction(self._sessions) as session:
             hotfix = session.get(Hotfix, hotfix_id)
             if hotfix is None:
+                log.warning("unknown hotfix id %r", hotfix_id)
                 raise HotfixNotFound(f"HF-{hotfix_id}")
             return self._snapshot(session, hotfix)
 
     def active(self, channel_id: str | None = None) -> list[HotfixSnapshot]:
-        """Hotfixes not yet closed, rejected or aborted, oldest first."""
+        """Hotfixes still running (not declined, closed, rejected or aborted), oldest first."""
         with transaction(self._sessions) as session:
             query = select(Hotfix).where(Hotfix.state.in_(ACTIVE_STATES)).order_by(Hotfix.id)
             if channel_id is not None:
@@ -219,8 +395,57 @@ class HotfixService:
             query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(Event.id)
             return list(session.scalars(query))
 
+    # ---------------------------------------------------------------- internals
+
+    @contextmanager
+    def _locked(self, hotfix_id: int) -> Iterator[tuple[Session, Hotfix]]:
+        """A transaction holding the hotfix's row lock; moved-on actions refresh listeners."""
+        try:
+            with transaction(self._sessions) as session:
+                hotfix = session.scalars(
+                    select(Hotfix).where(Hotfix.id == hotfix_id).with_for_update()
+                ).one_or_none()
+                if hotfix is None:
+                    log.warning("unknown hotfix id %r", hotfix_id)
+                    raise HotfixNotFound(f"HF-{hotfix_id}")
+                yield session, hotfix
+        except HotfixMovedOn:
+            self._changed(hotfix_id)  # whoever acted saw an old message: show the new one
+            raise
+
+    def _fire(
+        self,
+        session: Session,
+        hotfix: Hotfix,
+        event: str,
+        *,
+        actor: str,
+        kind: str | None = None,
+        detail: dict[str, Any] | None = None,
+        **arguments: Any,
+    ) -> None:
+        machine = HotfixLifecycle(model=hotfix, state_field="state")
+        before = None if event == "assess" else hotfix.state
+        try:
+            machine.send(event, actor=actor, **arguments)
+        except TransitionNotAllowed:
+            raise HotfixMovedOn(hotfix.key, hotfix.state) from None
+        hotfix.updated_at = self._clock()
+        if hotfix.id is None:
+            session.flush()  # a new hotfix gets its id once its first state is set
+        session.add(
+            Event(
+                hotfix_id=hotfix.id,
+                at=hotfix.updated_at,
+                actor=actor,
+                kind=kind or event,
+                from_state=before,
+                to_state=hotfix.state,
+                detail=detail or {},
+            )
+        )
+
     def _snapshot(self, session: Session, hotfix: Hotfix) -> HotfixSnapshot:
-        severity = Severity(hotfix.severity)
         approvals = session.scalars(
             select(Approval).where(Approval.hotfix_id == hotfix.id).order_by(Approval.id)
         )
@@ -229,7 +454,7 @@ class HotfixService:
             id=hotfix.id,
             state=hotfix.state,
             title=hotfix.title,
-            severity=severity,
+            severity=Severity(hotfix.severity),
             impact=hotfix.impact,
             ticket=hotfix.ticket,
             discovered_at=hotfix.discovered_at,
@@ -248,4 +473,15 @@ class HotfixService:
             required_roles=tuple(hotfix.required_roles),
             approvals=tuple(ApprovalRecord(a.role, a.user_id, a.approved_at) for a in approvals),
             messages={m.purpose: MessageRef(m.channel_id, m.ts) for m in messages},
+            override_by=hotfix.override_by,
+            override_reason=hotfix.override_reason,
+            ended_by=hotfix.ended_by,
+            end_reason=hotfix.end_reason,
+            escalation_step=hotfix.escalation_step,
+            approval_requested_at=hotfix.approval_requested_at,
         )
+
+
+def _mention(principal: str) -> str:
+    """A Slack mention of a user (``<@U…>``) or a user group (``<!subteam^S…>``)."""
+    return f"<!subteam^{principal}>" if principal.startswith("S") else f"<@{principal}>"

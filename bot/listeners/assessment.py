@@ -26,19 +26,14 @@ def register(app: App, services: BotServices) -> None:
         draft = read_assessment(view.get("state", {}).get("values", {}))
         channel_id = modal_channel(view.get("private_metadata", ""))
         if channel_id is None:
-            ack(
-                response_action="errors",
-                errors={BlockId.ISSUE: LOST_CHANNEL},
-            )
+            ack(response_action="errors", errors={BlockId.ISSUE: LOST_CHANNEL})
             return
         try:
             assessment = validate_assessment(draft, now=services.clock())
         except AssessmentInvalid as invalid:
             ack(response_action="errors", errors=field_errors(invalid.errors))
             return
-        if not assessment.severity.warrants_hotfix:
-            ack(response_action="update", view=not_a_hotfix_view(assessment).to_dict())
-            return
+        # MEDIUM/LOW are recorded too (declined), so that an override can open them later.
         # The hotfix is written *before* the ack on purpose: if the database is down the
         # form stays open with everything typed in it, instead of closing on a lost request.
         try:
@@ -51,6 +46,9 @@ def register(app: App, services: BotServices) -> None:
         except DatabaseUnavailable:
             ack(response_action="errors", errors={BlockId.ISSUE: UNAVAILABLE_MESSAGE})
             return
-        ack()
+        if not assessment.severity.warrants_hotfix:
+            ack(response_action="update", view=not_a_hotfix_view(assessment).to_dict())
+        else:
+            ack()
         if hotfix is not None:  # None: this very form was already submitted once
-            services.cards.publish_or_tell(hotfix.id)
+            services.hotfixes.notify(hotfix.id)

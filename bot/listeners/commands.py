@@ -5,30 +5,73 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.ids import Command, Subcommand
+from bot.render.approvals import ended_notice
 from bot.render.assessment import assessment_modal
-from bot.render.notices import usage_blocks
+from bot.render.notices import list_blocks, status_blocks, usage_blocks
 from bot.services import BotServices
 from workflows.assessment import parse_start_arguments
+from workflows.errors import DomainError, HotfixNotFound
+from workflows.hotfixes import parse_key
+
+ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
 
 
 def register(app: App, services: BotServices) -> None:
+    hotfixes = services.hotfixes
+
     @app.command(Command.HOTFIX)
-    def hotfix(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def hotfix(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         word, _, rest = (command.get("text") or "").strip().partition(" ")
-        subcommand = word.lower()
+        subcommand, rest = word.lower(), rest.strip()
+        user, channel = command["user_id"], command["channel_id"]
+
         if subcommand == Subcommand.START:
             ack()
             # The trigger id expires 3 s after the command: open the form before anything else.
             view = assessment_modal(
                 parse_start_arguments(rest),
-                requester_id=command["user_id"],
-                channel_id=command["channel_id"],
+                requester_id=user,
+                channel_id=channel,
                 now=services.clock(),
             )
             client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
-            return
-        text, blocks = usage_blocks(None if subcommand in ("", Subcommand.HELP) else word)
-        ack(text=text, blocks=[b.to_dict() for b in blocks])
+
+        elif subcommand == Subcommand.STATUS:
+            ack()
+            if rest:
+                hotfix_id = _hotfix_id(rest.split()[0])
+                text, blocks = status_blocks(
+                    hotfixes.get(hotfix_id), hotfixes.timeline(hotfix_id), now=services.clock()
+                )
+            else:
+                text, blocks = list_blocks(hotfixes.active(channel), where="in this channel")
+            respond(text=text, blocks=[b.to_dict() for b in blocks])
+
+        elif subcommand == Subcommand.LIST:
+            ack()
+            text, blocks = list_blocks(hotfixes.active(), where="in any channel")
+            respond(text=text, blocks=[b.to_dict() for b in blocks])
+
+        elif subcommand == Subcommand.ABORT:
+            ack()
+            key, _, reason = rest.partition(" ")
+            if not key or not reason.strip():
+                raise DomainError(ABORT_USAGE)
+            stopped = hotfixes.abort(_hotfix_id(key), actor=user, reason=reason)
+            respond(text=f"🛑 {stopped.key} is aborted; its timers are cancelled.")
+            services.cards.post_in_thread(stopped, ended_notice(stopped))
+
+        else:
+            text, blocks = usage_blocks(None if subcommand in ("", Subcommand.HELP) else word)
+            ack(text=text, blocks=[b.to_dict() for b in blocks])
+
+
+def _hotfix_id(key: str) -> int:
+    hotfix_id = parse_key(key)
+    if hotfix_id is None:
+        raise HotfixNotFound(repr(key[:20]))
+    return hotfix_id

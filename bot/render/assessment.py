@@ -244,8 +244,8 @@ def not_a_hotfix_view(assessment: Assessment) -> View:
             ContextBlock(
                 elements=[
                     PlainTextObject(
-                        text="If this really is CRITICAL or HIGH, run /hotfix start again "
-                        "and choose that severity."
+                        text="Posted in the channel too: an Engineering Manager or the CTO "
+                        "can override it there, with a reason."
                     )
                 ]
             ),

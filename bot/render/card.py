@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -15,11 +14,11 @@ from slack_sdk.models.blocks import (
 )
 
 from bot import mrkdwn
+from bot.render.approvals import approvals_text, outcome_line
 from workflows.durations import format_duration
 from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import PHASES, is_final, state_name
-
-RoleTitle = Callable[[str], str]
+from workflows.roles import role_title
 
 PHASE_LABELS: dict[str, str] = {
     "awaiting_approval": "Approval",
@@ -34,6 +33,8 @@ PHASE_LABELS: dict[str, str] = {
 }
 
 STATE_BADGES: dict[str, str] = {
+    "new": "🆕",
+    "declined": "↩️",
     "awaiting_approval": "⏳",
     "approved": "👍",
     "fixing": "🛠️",
@@ -72,21 +73,7 @@ def progress(state: str) -> str:
     return f"*{STATE_BADGES[state]} {state_name(state)}*"
 
 
-def approvals_text(hotfix: HotfixSnapshot, role_title: RoleTitle) -> str:
-    lines = []
-    for role in hotfix.required_roles:
-        approval = hotfix.approval_for(role)
-        if approval is None:
-            lines.append(f"⬜ {role_title(role)}")
-        else:
-            lines.append(
-                f"✅ {role_title(role)} — {mrkdwn.user(approval.user_id)}, "
-                f"{mrkdwn.date(approval.at, '{time}')}"
-            )
-    return "\n".join(lines) or "_No approvals required._"
-
-
-def render_card(hotfix: HotfixSnapshot, *, role_title: RoleTitle, now: datetime) -> list[Block]:
+def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
     """The card: what, how bad, which phase, who asked, who must approve, how long so far."""
     badge = STATE_BADGES[hotfix.state]
     approved = sum(1 for role in hotfix.required_roles if hotfix.approval_for(role))
@@ -113,15 +100,27 @@ def render_card(hotfix: HotfixSnapshot, *, role_title: RoleTitle, now: datetime)
     ]
     if flags:
         fields.append(MarkdownTextObject(text="*Flags*\n" + "  ".join(flags)))
+    notes: list[Block] = []
+    if hotfix.override_by:
+        notes.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"⚠️ *Severity override* ({hotfix.severity.label}) by "
+                    f"{mrkdwn.user(hotfix.override_by)}: "
+                    f"{mrkdwn.fit(hotfix.override_reason or '', 1200)}"
+                )
+            )
+        )
+    if hotfix.ended_by:
+        notes.append(SectionBlock(text=MarkdownTextObject(text=outcome_line(hotfix))))
     return [
         HeaderBlock(
             text=mrkdwn.plain(f"{hotfix.severity.emoji} {hotfix.key} · {hotfix.title}", 150)
         ),
         ContextBlock(elements=[MarkdownTextObject(text=progress(hotfix.state))]),
         SectionBlock(fields=fields),
-        SectionBlock(
-            text=MarkdownTextObject(text="*Approvals*\n" + approvals_text(hotfix, role_title))
-        ),
+        SectionBlock(text=MarkdownTextObject(text="*Approvals*\n" + approvals_text(hotfix))),
+        *notes,
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -132,7 +131,7 @@ def render_card(hotfix: HotfixSnapshot, *, role_title: RoleTitle, now: datetime)
     ]
 
 
-def render_assessment(hotfix: HotfixSnapshot, *, role_title: RoleTitle) -> list[Block]:
+def render_assessment(hotfix: HotfixSnapshot) -> list[Block]:
     """The procedure's "Hotfix Request", filled in, posted in the card's thread."""
     estimated = format_duration(hotfix.estimated_fix) if hotfix.estimated_fix else "—"
     summary = "\n".join(

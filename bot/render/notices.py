@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -15,14 +19,37 @@ from slack_sdk.models.views import View
 
 from bot import mrkdwn
 from bot.ids import ActionId, BlockId, Command
-from workflows.hotfixes import HotfixSnapshot
+from bot.render.card import card_text, render_card
+from workflows.hotfixes import BOT_ACTOR, HotfixSnapshot
 from workflows.lifecycle import state_name
+from workflows.roles import role_title
+
+TIMELINE_LIMIT = 15
+
+
+class TimelineEntry(Protocol):
+    at: datetime
+    actor: str
+    kind: str
+    from_state: str | None
+    to_state: str | None
+    detail: dict[str, Any]
+
 
 USAGE = f"""*Hotfix Bot* runs a production hotfix from assessment to post-mortem.
 
 `{Command.HOTFIX} start [TICKET] [critical|high|medium|low] [title…]`
 Open the assessment form, prefilled from what you type.
 Example: `{Command.HOTFIX} start SEC-123 critical Login accepts empty tokens`
+
+`{Command.HOTFIX} status [HF-n]`
+One hotfix in detail, or the active ones in this channel.
+
+`{Command.HOTFIX} list`
+Active hotfixes in every channel.
+
+`{Command.HOTFIX} abort HF-n <reason>`
+Stop a hotfix (its requester, an Engineering Manager or the CTO).
 
 `{Command.HOTFIX} help`
 Show this message."""
@@ -106,3 +133,66 @@ def home_view(active: list[HotfixSnapshot]) -> View:
         )
     )
     return View(type="home", blocks=blocks)
+
+
+EVENT_WORDS = {
+    "assess": "assessed it",
+    "approval": "approved as {role}",
+    "approve": "completed the approvals",
+    "reject": "rejected it: {reason}",
+    "abort": "aborted it: {reason}",
+    "override": "overrode the severity matrix: {reason}",
+    "escalated": "escalated to {role}",
+    "card_failed": "could not update Slack ({error})",
+}
+
+
+def timeline_line(event: TimelineEntry) -> str:
+    detail = {k: mrkdwn.fit(str(v), 300) for k, v in (event.detail or {}).items()}
+    if "role" in detail:
+        detail["role"] = role_title(str(event.detail["role"]))
+    template = EVENT_WORDS.get(event.kind, event.kind.replace("_", " "))
+    try:
+        what = template.format(**detail)
+    except KeyError:
+        what = event.kind.replace("_", " ")
+    who = "Hotfix Bot" if event.actor == BOT_ACTOR else mrkdwn.user(event.actor)
+    moved = (
+        f" → *{state_name(event.to_state)}*"
+        if event.to_state and event.to_state != event.from_state
+        else ""
+    )
+    return f"{mrkdwn.date(event.at, '{date_short} {time}')} {who} {what}{moved}"
+
+
+def status_blocks(
+    hotfix: HotfixSnapshot, timeline: Sequence[TimelineEntry], *, now: datetime
+) -> tuple[str, list[Block]]:
+    """One hotfix in detail: its card, then its most recent timeline."""
+    recent = list(timeline)[-TIMELINE_LIMIT:]
+    lines = "\n".join(timeline_line(e) for e in recent) or "—"
+    blocks: list[Block] = [
+        *render_card(hotfix, now=now),
+        SectionBlock(text=MarkdownTextObject(text=mrkdwn.plain(f"*Timeline*\n{lines}", 3000))),
+    ]
+    return card_text(hotfix), blocks
+
+
+def list_blocks(hotfixes: Sequence[HotfixSnapshot], *, where: str) -> tuple[str, list[Block]]:
+    """Active hotfixes, one line each, newest last."""
+    if not hotfixes:
+        text = f"No active hotfixes {where}."
+        return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*Active hotfixes {where}*"))]
+    for h in hotfixes[:HOME_LIMIT]:
+        missing = ", ".join(role_title(r) for r in h.missing_roles)
+        waiting = f" · waiting for {missing}" if h.state == "awaiting_approval" and missing else ""
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f"{h.severity.emoji} *{h.key}* · {mrkdwn.fit(h.title, 150)} — "
+                    f"{state_name(h.state)}{waiting} · {mrkdwn.channel(h.channel_id)}"
+                )
+            )
+        )
+    return f"{len(hotfixes)} active hotfixes {where}", blocks

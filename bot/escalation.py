@@ -1,0 +1,103 @@
+"""Escalation while approvals stall: one mention per step of the path, on persisted timers.
+
+Step *k* is due at ``approval_requested_at + budget × (k + 1)``. Timers carry only the
+hotfix id; the step to announce comes from the database, and the hotfix records each step
+it announced, so a timer that fires twice (a restart, a second process) announces nothing
+twice and a timer that fires early just re-arms itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot import mrkdwn
+from bot.card import CardPublisher
+from bot.render.approvals import escalation_notice
+from workflows.config import Policy
+from workflows.hotfixes import HotfixService, HotfixSnapshot
+from workflows.scheduler import Timers
+
+log = logging.getLogger(__name__)
+
+ESCALATE_JOB = "escalate"
+EARLY_TOLERANCE = timedelta(milliseconds=500)
+
+
+def job_prefix(hotfix_id: int) -> str:
+    return f"hotfix-{hotfix_id}-escalation-"
+
+
+class Escalations:
+    """Schedules, announces and cancels a hotfix's escalation steps."""
+
+    def __init__(
+        self,
+        service: HotfixService,
+        cards: CardPublisher,
+        timers: Timers,
+        policy: Policy,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._service = service
+        self._cards = cards
+        self._timers = timers
+        self._policy = policy
+        self._clock = clock
+        timers.register(ESCALATE_JOB, self.escalate)
+
+    def _due_at(self, hotfix: HotfixSnapshot) -> datetime:
+        start = hotfix.approval_requested_at or hotfix.created_at
+        return start + self._policy.budgets.assessment * (hotfix.escalation_step + 1)
+
+    def _arm(self, hotfix: HotfixSnapshot, when: datetime, suffix: str = "") -> None:
+        self._timers.at(
+            when,
+            ESCALATE_JOB,
+            hotfix.id,
+            f"{job_prefix(hotfix.id)}{hotfix.escalation_step}{suffix}",
+            replace=False,  # an armed step keeps its time: no change ever postpones it
+        )
+
+    def sync(self, hotfix_id: int) -> None:
+        """After any change: arm the next step while approvals are missing, else disarm."""
+        due = self._service.escalation_due(hotfix_id)
+        if due is None:
+            for job_id, _ in self._timers.pending(job_prefix(hotfix_id)):
+                self._timers.cancel(job_id)
+            return
+        hotfix, _role = due
+        self._arm(hotfix, self._due_at(hotfix))
+
+    def escalate(self, hotfix_id: int) -> None:
+        """A timer fired: announce the step that is due, then arm the following one."""
+        due = self._service.escalation_due(hotfix_id)
+        if due is None:
+            return  # approved, rejected or aborted meanwhile: the path stops here
+        hotfix, role = due
+        now = self._clock()
+        due_at = self._due_at(hotfix)
+        if now + EARLY_TOLERANCE < due_at:
+            self._arm(hotfix, due_at, suffix=f"-early-{uuid.uuid4().hex[:8]}")
+            return
+        step = hotfix.escalation_step
+        last = step + 1 >= len(self._policy.escalation)
+        text = escalation_notice(
+            hotfix,
+            role=role,
+            principals=self._service.directory.principals,
+            waited=mrkdwn.elapsed(now - (hotfix.approval_requested_at or hotfix.created_at)),
+            last=last,
+        )
+        try:
+            self._cards.post_in_thread(hotfix, text)
+        except SlackApiError:
+            retry = min(self._policy.budgets.assessment / 4, timedelta(minutes=1))
+            self._arm(hotfix, now + retry, suffix=f"-retry-{uuid.uuid4().hex[:8]}")
+            return
+        if self._service.mark_escalated(hotfix_id, step) and not last:
+            self.sync(hotfix_id)

@@ -1,0 +1,107 @@
+"""Who holds which role: decided on the server from the policy, never from a payload.
+
+A role lists Slack user ids (U…/W…) and user group ids (S…). Group members are looked up
+through a ``GroupMembers`` port (``usergroups.users.list`` in production), cached briefly;
+if the lookup fails, the last known members are used and the log says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+log = logging.getLogger(__name__)
+
+_ROLE_TITLES: Final = {
+    "engineering_manager": "Engineering Manager",
+    "oncall_lead": "On-call Lead",
+    "cto": "CTO",
+    "security": "Security",
+}
+_ACRONYMS: Final = frozenset({"ceo", "cio", "ciso", "coo", "cto", "dba", "qa", "sre", "vp"})
+
+
+def role_title(role: str) -> str:
+    """How a role is shown to people: ``oncall_lead`` → ``On-call Lead``, ``cto`` → ``CTO``."""
+    if role in _ROLE_TITLES:
+        return _ROLE_TITLES[role]
+    words = [w for w in role.split("_") if w]
+    return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in words)
+
+
+class GroupLookupError(Exception):
+    """The user group's members could not be read (Slack error, network, …)."""
+
+
+GroupMembers = Callable[[str], Sequence[str]]
+
+
+@dataclass
+class _Cached:
+    members: frozenset[str]
+    fetched_at: float
+
+
+class RoleDirectory:
+    """Resolves roles to people. Thread-safe; group lookups cached for ``ttl`` seconds."""
+
+    def __init__(
+        self,
+        roles: Mapping[str, Sequence[str]],
+        group_members: GroupMembers,
+        *,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._roles = {role: tuple(ids) for role, ids in roles.items()}
+        self._group_members = group_members
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+
+    def principals(self, role: str) -> tuple[str, ...]:
+        """The ids the policy lists for ``role`` (users and groups), as configured."""
+        return self._roles.get(role, ())
+
+    def members(self, role: str) -> frozenset[str]:
+        """Every user who holds ``role`` right now."""
+        users: set[str] = set()
+        for principal in self.principals(role):
+            if principal.startswith("S"):
+                users |= self._group(principal)
+            else:
+                users.add(principal)
+        return frozenset(users)
+
+    def roles_of(self, user_id: str) -> frozenset[str]:
+        """Every role ``user_id`` holds (directly or through a user group)."""
+        return frozenset(role for role in self._roles if user_id in self.members(role))
+
+    def _group(self, group_id: str) -> frozenset[str]:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(group_id)
+            if cached is not None and now - cached.fetched_at < self._ttl:
+                return cached.members
+        try:
+            members = frozenset(self._group_members(group_id))
+        except GroupLookupError as error:
+            if cached is not None:
+                log.warning(
+                    "user group %s: lookup failed (%s); using the %d members known from %.0f s ago",
+                    group_id,
+                    error,
+                    len(cached.members),
+                    now - cached.fetched_at,
+                )
+                return cached.members
+            log.error("user group %s: lookup failed (%s) and no members are known", group_id, error)
+            return frozenset()
+        with self._lock:
+            self._cache[group_id] = _Cached(members, now)
+        return members

@@ -1,0 +1,178 @@
+"""Timers that survive restarts: APScheduler 3 with its jobs in the application's database.
+
+Jobs are stored as ``workflows.scheduler:run_job(name, hotfix_id)`` with deterministic ids
+(``hotfix-12-escalation-0``), so a restart neither loses nor duplicates them. The handlers
+behind the names are registered by the running process (the Slack layer registers the
+escalation announcer). With several processes on one PostgreSQL database, only the holder
+of an advisory lock runs jobs; the others keep adding them and take over if it dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
+from sqlalchemy import Connection, Engine, text
+
+log = logging.getLogger(__name__)
+
+JobHandler = Callable[[int], None]
+# Keyed by (database, name): the database identifies the bot whose job store holds the job,
+# so several bots in one process (tests) never run each other's jobs.
+_handlers: dict[tuple[str, str], JobHandler] = {}
+_LEADER_LOCK_KEY = 0x484F54464958  # "HOTFIX"
+
+
+def run_job(database: str, name: str, hotfix_id: int) -> None:
+    """The one function APScheduler stores: dispatch to the handler registered as ``name``."""
+    handler = _handlers.get((database, name))
+    if handler is None:
+        log.error(
+            "no handler registered for job %s (hotfix %s); is the bot running?", name, hotfix_id
+        )
+        return
+    handler(hotfix_id)
+
+
+def _wake_up() -> None:
+    """Keeps the scheduler re-reading the shared job store for jobs other processes added."""
+
+
+class Leadership:
+    """Who runs the jobs. SQLite: this process. PostgreSQL: the advisory lock's holder."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+
+    @property
+    def exclusive(self) -> bool:
+        return self._engine.dialect.name != "postgresql"
+
+    def try_acquire(self) -> bool:
+        if self.exclusive:
+            return True
+        if self._connection is None:
+            self._connection = self._engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+        held = self._connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": _LEADER_LOCK_KEY}
+        ).scalar()
+        return bool(held)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.close()  # closing the session releases the advisory lock
+            self._connection = None
+
+
+class Timers:
+    """Persistent one-shot timers per hotfix."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        poll_seconds: float = 2.0,
+        leadership_retry_seconds: float = 2.0,
+    ) -> None:
+        self._scheduler = BackgroundScheduler(
+            jobstores={
+                "default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs"),
+                "local": MemoryJobStore(),
+            },
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone="UTC",
+        )
+        self._leadership = Leadership(engine)
+        self._database = _database_identity(engine)
+        self._poll_seconds = poll_seconds
+        self._retry_seconds = leadership_retry_seconds
+        self._stopped = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def register(self, name: str, handler: JobHandler) -> None:
+        _handlers[(self._database, name)] = handler
+
+    @property
+    def is_leader(self) -> bool:
+        return self._scheduler.state == STATE_RUNNING
+
+    def start(self) -> None:
+        """Start adding jobs now; run them once this process leads."""
+        self._scheduler.start(paused=True)
+        self._scheduler.add_job(
+            _wake_up,
+            "interval",
+            seconds=self._poll_seconds,
+            id="wake-up",
+            jobstore="local",
+            replace_existing=True,
+        )
+        if not self._lead():
+            self._watcher = threading.Thread(target=self._watch, name="timers-leader", daemon=True)
+            self._watcher.start()
+
+    def _lead(self) -> bool:
+        try:
+            if not self._leadership.try_acquire():
+                return False
+        except Exception as error:  # the database is down: stay a follower, try again later
+            log.warning("could not check scheduler leadership: %s", error)
+            return False
+        log.info("this process runs the hotfix timers")
+        self._scheduler.resume()
+        return True
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self._retry_seconds):
+            if self._lead():
+                return
+
+    def shutdown(self) -> None:
+        self._stopped.set()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        self._leadership.release()
+
+    def at(self, when: datetime, name: str, hotfix_id: int, job_id: str, *, replace: bool) -> bool:
+        """Run handler ``name`` for ``hotfix_id`` at ``when``; False if the id exists already."""
+        try:
+            self._scheduler.add_job(
+                "workflows.scheduler:run_job",
+                "date",
+                run_date=when,
+                args=[self._database, name, hotfix_id],
+                id=job_id,
+                replace_existing=replace,
+            )
+        except ConflictingIdError:
+            return False
+        return True
+
+    def cancel(self, job_id: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(job_id)
+
+    def pending(self, prefix: str = "") -> list[tuple[str, datetime]]:
+        """Stored jobs whose id starts with ``prefix`` and their next run time."""
+        return [
+            (job.id, job.next_run_time)
+            for job in self._scheduler.get_jobs(jobstore="default")
+            if job.id.startswith(prefix)
+        ]
+
+
+def _database_identity(engine: Engine) -> str:
+    """A stable name for the database the jobs live in (no password)."""
+    url = engine.url
+    return f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
