@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.context.respond import Respond
+from slack_bolt.kwargs_injection.args import Args
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -60,7 +62,29 @@ def tell(client: WebClient, body: Mapping[str, Any], respond: Respond | None, me
         log.exception("could not tell %s: %s", user, message)
 
 
+def reported(listener: Callable[..., None]) -> Callable[[Args], None]:
+    """Wrap a listener so that whatever it raises ends as a message to the person.
+
+    Bolt's own error handler cannot be the funnel for listeners that have acked: when a
+    listener raises after ``ack()``, Bolt resets the ack and answers Slack 404 (Slack then
+    shows "the app did not respond"). Here the error is told and the ack stands.
+    """
+    names = inspect.getfullargspec(listener).args
+
+    def run(args: Args) -> None:
+        try:
+            listener(**{name: getattr(args, name) for name in names})
+        except Exception as error:  # the funnel: every failure becomes a message
+            if args.ack.response is None:
+                args.ack()
+            tell(args.client, args.body, args.respond, user_message(error))
+
+    run.__name__ = run.__qualname__ = listener.__name__
+    return run
+
+
 def register(app: App) -> None:
     @app.error
     def funnel(error: Exception, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        # Errors outside listeners (middleware, before any ack).
         tell(client, body, respond, user_message(error))

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 
 from bot.card import CardNotPosted
+from bot.errors import reported
 from bot.ids import ActionId
 from bot.render.notices import card_not_posted
 from bot.services import BotServices
@@ -24,6 +25,7 @@ def hotfix_id_from(action: dict[str, Any]) -> int:
 
 def register(app: App, services: BotServices) -> None:
     @app.action(ActionId.RETRY_CARD)
+    @reported
     def retry_card(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
         ack()
         hotfix_id = hotfix_id_from(action)

@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.errors import reported
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.listeners.actions import hotfix_id_from
 from bot.render.approvals import approved_notice, ended_notice, reason_modal
@@ -44,6 +45,7 @@ def register(app: App, services: BotServices) -> None:
     hotfixes = services.hotfixes
 
     @app.action(APPROVE)
+    @reported
     def approve(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
         ack()
         match = APPROVE.match(action["action_id"])
@@ -55,6 +57,7 @@ def register(app: App, services: BotServices) -> None:
             services.cards.post_in_thread(outcome.hotfix, approved_notice(outcome.hotfix))
 
     @app.action(ActionId.REJECT)
+    @reported
     def reject_clicked(
         ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
@@ -64,12 +67,14 @@ def register(app: App, services: BotServices) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
     @app.view(CallbackId.REJECT)
+    @reported
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         hotfix = _submit_reason(ack, body, view, hotfixes.reject)
         if hotfix is not None:
             services.cards.post_in_thread(hotfix, ended_notice(hotfix))
 
     @app.action(ActionId.OVERRIDE)
+    @reported
     def override_clicked(
         ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
@@ -79,6 +84,7 @@ def register(app: App, services: BotServices) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
     @app.view(CallbackId.OVERRIDE)
+    @reported
     def override_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         _submit_reason(ack, body, view, hotfixes.override)
 

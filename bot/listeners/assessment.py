@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.errors import reported
 from bot.ids import BlockId, CallbackId
 from bot.render.assessment import (
     field_errors,
@@ -22,6 +23,7 @@ LOST_CHANNEL = "This form lost track of its channel; close it and run /hotfix st
 
 def register(app: App, services: BotServices) -> None:
     @app.view(CallbackId.ASSESSMENT)
+    @reported
     def submit_assessment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft = read_assessment(view.get("state", {}).get("values", {}))
         channel_id = modal_channel(view.get("private_metadata", ""))

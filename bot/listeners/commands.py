@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
+from bot.errors import reported
 from bot.ids import Command, Subcommand
 from bot.render.approvals import ended_notice
 from bot.render.assessment import assessment_modal
@@ -24,6 +25,7 @@ def register(app: App, services: BotServices) -> None:
     hotfixes = services.hotfixes
 
     @app.command(Command.HOTFIX)
+    @reported
     def hotfix(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         word, _, rest = (command.get("text") or "").strip().partition(" ")
         subcommand, rest = word.lower(), rest.strip()

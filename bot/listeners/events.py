@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.errors import reported
 from bot.ids import EventType
 from bot.render.notices import home_view
 from bot.services import BotServices
@@ -14,6 +15,7 @@ from bot.services import BotServices
 
 def register(app: App, services: BotServices) -> None:
     @app.event(EventType.APP_HOME_OPENED)
+    @reported
     def app_home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return

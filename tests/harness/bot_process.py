@@ -1,0 +1,86 @@
+"""The bot as a real process (``python app.py``), the way an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """A newcomer's environment: nothing of ours set, plus ``extra``."""
+    keep = ("PATH", "HOME", "LANG", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(extra)
+    return env
+
+
+class BotProcess:
+    """Starts ``python app.py`` in ``cwd`` with ``env``; waits until /healthz answers 200."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], *, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.cwd = cwd
+        self.env = clean_env(**env, PORT=str(self.port))
+        self.process: subprocess.Popen[str] | None = None
+        self.output = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.url}/slack/events"
+
+    def start(self, timeout: float = 30.0) -> BotProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop(kill=True)
+                raise AssertionError(f"the bot did not start:\n{self.output}")
+            time.sleep(0.1)
+
+    def stop(self, *, kill: bool = False) -> str:
+        """SIGTERM (or SIGKILL) and wait; returns everything the process printed."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.output += self.process.communicate(timeout=30)[0] or ""
+        return self.output
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.returncode
+
+    def __enter__(self) -> BotProcess:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

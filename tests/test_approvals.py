@@ -1,0 +1,280 @@
+"""Phase 1 over real HTTP: approvals in the thread, refusals, reject, override, commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from storage.models import Approval, Event, Hotfix
+from tests.conftest import (
+    CTO,
+    EM,
+    INCIDENT_CHANNEL,
+    ONCALL,
+    POLICY,
+    REQUESTER,
+    SECURITY,
+    RunningBot,
+)
+from tests.test_start import start, text_of
+
+BOTH_HATS = "U0DANA"  # Dana is Engineering Manager and, in this module's policy, CTO too
+
+
+@pytest.fixture
+def policy_path(tmp_path: Path) -> Path:
+    policy = {**POLICY, "roles": {**POLICY["roles"], "cto": [CTO, BOTH_HATS]}}
+    path = tmp_path / "hotfix.yml"
+    path.write_text(yaml.safe_dump(policy))
+    return path
+
+
+def open_hotfix(bot: RunningBot, text: str = "SEC-9 critical Login accepts empty tokens") -> dict:
+    """Open a hotfix and return its thread's approvals message once it is posted."""
+    modal = start(bot, text)
+    bot.slack.submit_view(modal["id"], user_id=REQUESTER, values={"Impact": "Everyone"})
+    return approvals_message(bot)
+
+
+def card(bot: RunningBot) -> dict:
+    return bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))[0]
+
+
+def approvals_message(bot: RunningBot) -> dict:
+    thread = bot.fake.wait_for(lambda: bot.fake.thread(INCIDENT_CHANNEL, card(bot)["ts"])[1])
+    return thread
+
+
+def current(bot: RunningBot, message: dict) -> dict:
+    return bot.fake.message(INCIDENT_CHANNEL, message["ts"])
+
+
+def click(bot: RunningBot, message: dict, label: str, user: str) -> None:
+    response = bot.slack.click(
+        channel_id=INCIDENT_CHANNEL, ts=message["ts"], label=label, user_id=user
+    )
+    assert response.status == 200
+
+
+def said_to(bot: RunningBot, user: str, count: int = 1) -> str:
+    """The last of the first ``count`` private replies ``user`` got."""
+    replies = bot.fake.wait_for(
+        lambda: len(bot.fake.responses(user)) >= count and bot.fake.responses(user)
+    )
+    return replies[count - 1]["text"]
+
+
+def test_critical_needs_three_people_and_then_says_what_is_next(running_bot: RunningBot) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot)
+    shown = text_of(checklist["blocks"])
+    assert f"⬜ Engineering Manager — <@{EM}>" in shown
+    assert "⬜ On-call Lead — <!subteam^S0ONCALL>" in shown
+    for label in (
+        "Approve as Engineering Manager",
+        "Approve as On-call Lead",
+        "Approve as CTO",
+        "Reject…",
+    ):
+        assert label in shown
+
+    click(bot, checklist, "Approve as Engineering Manager", EM)
+    bot.fake.wait_for(
+        lambda: "✅ Engineering Manager — <@U0DANA>" in text_of(current(bot, checklist)["blocks"])
+    )
+    bot.fake.wait_for(lambda: "1 of 3 approvals" in text_of(card(bot)["blocks"]))
+    assert "Approve as Engineering Manager" not in text_of(current(bot, checklist)["blocks"])
+
+    click(bot, current(bot, checklist), "Approve as On-call Lead", ONCALL)  # via user group
+    bot.fake.wait_for(lambda: "2 of 3 approvals" in text_of(card(bot)["blocks"]))
+    click(bot, current(bot, checklist), "Approve as CTO", CTO)
+
+    bot.fake.wait_for(lambda: "Approved" in text_of(card(bot)["blocks"]))
+    notice = bot.fake.wait_for(
+        lambda: [
+            m
+            for m in bot.fake.thread(INCIDENT_CHANNEL, card(bot)["ts"])
+            if "is approved" in m["text"]
+        ]
+    )[0]
+    assert "*HF-1 is approved* by all 3 approvers" in notice["text"]
+    assert "git fetch --tags" in notice["text"]
+    final = bot.fake.wait_for(
+        lambda: (
+            (shown := text_of(current(bot, checklist)["blocks"])) and "✅ CTO" in shown and shown
+        )
+    )
+    assert "✅ CTO — <@U0CHLOE>" in final and "Approve as" not in final
+
+    [hotfix] = bot.rows(Hotfix)
+    assert hotfix.state == "approved"
+    assert [(a.role, a.user_id) for a in bot.rows(Approval)] == [
+        ("engineering_manager", EM),
+        ("oncall_lead", ONCALL),
+        ("cto", CTO),
+    ]
+    assert [(e.kind, e.actor, e.to_state) for e in bot.rows(Event)] == [
+        ("assess", REQUESTER, "awaiting_approval"),
+        ("approval", EM, "awaiting_approval"),
+        ("approval", ONCALL, "awaiting_approval"),
+        ("approval", CTO, "awaiting_approval"),
+        ("approve", CTO, "approved"),
+    ]
+
+
+def test_high_is_approved_by_two(running_bot: RunningBot) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot, "high Search times out")
+    assert "Approve as CTO" not in text_of(checklist["blocks"])
+    click(bot, checklist, "Approve as On-call Lead", ONCALL)
+    bot.fake.wait_for(lambda: "1 of 2 approvals" in text_of(card(bot)["blocks"]))
+    click(bot, current(bot, checklist), "Approve as Engineering Manager", EM)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "approved")
+
+
+@pytest.mark.parametrize(
+    ("label", "user", "expected"),
+    [
+        (
+            "Approve as CTO",
+            ONCALL,
+            "Only a holder of the CTO role can approve HF-1 as CTO: <@U0CHLOE>, <@U0DANA>. "
+            "Nothing was recorded.",
+        ),
+        (
+            "Approve as Engineering Manager",
+            REQUESTER,
+            "You requested HF-1, so you cannot approve it: a hotfix needs at least one other "
+            "pair of eyes. Nothing was recorded.",
+        ),
+        ("Approve as On-call Lead", SECURITY, "Only a holder of the On-call Lead role"),
+    ],
+)
+def test_unauthorized_clicks_are_explained_and_change_nothing(
+    running_bot: RunningBot, label: str, user: str, expected: str
+) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot)
+    click(bot, checklist, label, user)
+    assert expected in said_to(bot, user)
+    assert bot.rows(Approval) == []
+    assert [e.kind for e in bot.rows(Event)] == ["assess"]
+
+
+def test_one_person_fills_one_role(running_bot: RunningBot) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot)
+    click(bot, checklist, "Approve as Engineering Manager", BOTH_HATS)
+    bot.fake.wait_for(lambda: len(bot.rows(Approval)) == 1)
+    click(bot, current(bot, checklist), "Approve as CTO", BOTH_HATS)
+    assert "You already approved HF-1 as Engineering Manager" in said_to(bot, BOTH_HATS)
+    assert [a.role for a in bot.rows(Approval)] == ["engineering_manager"]
+
+
+def test_a_stale_button_says_what_happened_and_refreshes_the_message(
+    running_bot: RunningBot,
+) -> None:
+    bot = running_bot
+    old = open_hotfix(bot, "high Search times out")  # the message as first shown
+    click(bot, old, "Approve as On-call Lead", ONCALL)
+    bot.fake.wait_for(lambda: len(bot.rows(Approval)) == 1)
+    click(bot, current(bot, old), "Approve as Engineering Manager", EM)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "approved")
+    updates = len(bot.fake.calls_to("chat.update"))
+
+    click(bot, old, "Approve as Engineering Manager", CTO)  # an old copy of the message
+    assert said_to(bot, CTO) == "⚠️ HF-1 is now *Approved*, so that no longer applies."
+    bot.fake.wait_for(lambda: len(bot.fake.calls_to("chat.update")) > updates)
+    assert len(bot.rows(Approval)) == 2
+
+
+@pytest.mark.parametrize("value", ["999", "1; DROP TABLE hotfixes", "", "-1"])
+def test_a_tampered_hotfix_id_is_refused(running_bot: RunningBot, value: str) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot)
+    message = current(bot, checklist)
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                element["value"] = value
+    bot.slack.click(
+        channel_id=INCIDENT_CHANNEL,
+        label="Approve as Engineering Manager",
+        user_id=EM,
+        message=message,
+    )
+    assert "There is no hotfix" in said_to(bot, EM)
+    assert bot.rows(Approval) == []
+
+
+def test_reject_asks_why_and_ends_the_hotfix(running_bot: RunningBot) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot)
+    click(bot, checklist, "Reject…", SECURITY)  # not an approver of this hotfix
+    assert "Only an approver of HF-1" in said_to(bot, SECURITY)
+    assert bot.fake.views()[-1]["callback_id"] == "hotfix_assessment"  # no reason form
+
+    click(bot, checklist, "Reject…", CTO)
+    form = bot.fake.wait_for(
+        lambda: (
+            bot.fake.last_view()["callback_id"] == "hotfix_reject_reason" and bot.fake.last_view()
+        )
+    )
+    blank = bot.slack.submit_view(form["id"], user_id=CTO, values={"Reason": "   "}).json()
+    assert blank["errors"] == {
+        "reason": "Give a reason to reject: it goes on the card and into the timeline."
+    }
+    assert bot.rows(Hotfix)[0].state == "awaiting_approval"
+
+    reason = "Feature flag checkout_v2 can be turned off instead"
+    assert bot.slack.submit_view(form["id"], user_id=CTO, values={"Reason": reason}).json() is None
+    bot.fake.wait_for(lambda: "Rejected by" in text_of(card(bot)["blocks"]))
+    shown = text_of(card(bot)["blocks"])
+    assert f"⛔ Rejected by <@{CTO}>: {reason}" in shown
+    hotfix = bot.rows(Hotfix)[0]
+    assert (hotfix.state, hotfix.ended_by, hotfix.end_reason) == ("rejected", CTO, reason)
+    assert bot.rows(Event)[-1].kind == "reject"
+    final = bot.fake.wait_for(
+        lambda: "Rejected" in text_of(current(bot, checklist)["blocks"]) and current(bot, checklist)
+    )
+    assert "Approve as" not in text_of(final["blocks"])
+
+
+def test_override_opens_a_medium_as_a_hotfix_with_its_reason_on_the_card(
+    running_bot: RunningBot,
+) -> None:
+    bot = running_bot
+    modal = start(bot, "medium Exports are slow")
+    bot.slack.submit_view(modal["id"], user_id=REQUESTER, values={"Impact": "Finance team"})
+    refusal = card(bot)  # the first channel message is the refusal
+    click(bot, refusal, "Override — open as hotfix…", REQUESTER)
+    assert "Only an Engineering Manager or CTO can override" in said_to(bot, REQUESTER)
+
+    click(bot, refusal, "Override — open as hotfix…", EM)
+    form = bot.fake.wait_for(
+        lambda: (
+            bot.fake.last_view()["callback_id"] == "hotfix_override_reason" and bot.fake.last_view()
+        )
+    )
+    reason = "Quarter close tomorrow; finance cannot wait for Tuesday's release"
+    assert bot.slack.submit_view(form["id"], user_id=EM, values={"Reason": reason}).json() is None
+
+    hotfix_card = bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL)[1])
+    shown = text_of(hotfix_card["blocks"])
+    assert "HF-1 · Exports are slow" in shown
+    assert f"⚠️ *Severity override* (MEDIUM) by <@{EM}>: {reason}" in shown
+    assert "0 of 2 approvals" in shown  # an overridden MEDIUM needs what a HIGH needs
+    bot.fake.wait_for(lambda: "Overridden by" in text_of(current(bot, refusal)["blocks"]))
+    assert "Override — open as hotfix" not in text_of(current(bot, refusal)["blocks"])
+    hotfix = bot.rows(Hotfix)[0]
+    assert (hotfix.state, hotfix.override_by, hotfix.override_reason) == (
+        "awaiting_approval",
+        EM,
+        reason,
+    )
+    assert [(e.kind, e.from_state, e.to_state) for e in bot.rows(Event)] == [
+        ("assess", None, "declined"),
+        ("override", "declined", "awaiting_approval"),
+    ]
