@@ -42,6 +42,7 @@ from workflows.config import (
     settings_problems,
 )
 from workflows.hotfixes import HotfixService, system_clock
+from workflows.lifecycle import mermaid
 from workflows.roles import RoleDirectory, role_title
 from workflows.scheduler import Timers
 
@@ -330,10 +331,23 @@ def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
         log.info("Hotfix Bot stopping: closing the Socket Mode connection")
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
-        handler.close()
+        # Bounded: slack_sdk's close() hangs for ever when it comes within ~0.1 s of a
+        # (re)connect (its session runner resets the `terminated` flag close() just set, then
+        # loops on the closed socket). Normally it takes up to 4 s (a 3 s receive timeout);
+        # the threads it leaves behind are daemons and do not keep the process alive.
+        closing = threading.Thread(target=handler.close, name="socket-mode-close", daemon=True)
+        closing.start()
+        closing.join(timeout=8)
+        if closing.is_alive():
+            log.warning("the Socket Mode client did not close within 8 s; exiting anyway")
         health.shutdown()
         health.server_close()
         hotfix_bot.close()
+    return 0
+
+
+def cmd_diagram(_: argparse.Namespace) -> int:
+    print(mermaid(), end="")
     return 0
 
 
@@ -349,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply database migrations, then exit").set_defaults(
         run=cmd_migrate
     )
+    commands.add_parser(
+        "diagram", help="print the hotfix lifecycle as a Mermaid state diagram"
+    ).set_defaults(run=cmd_diagram)
     args = parser.parse_args(argv)
     run = getattr(args, "run", cmd_serve)
     return run(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,20 @@ def test_override_opens_a_medium_as_a_hotfix_with_its_reason_on_the_card(
         ("assess", None, "declined"),
         ("override", "declined", "awaiting_approval"),
     ]
+
+
+def test_slack_failing_an_update_loses_nothing_and_the_card_converges(
+    running_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.card.CARD_RETRY", timedelta(milliseconds=300))
+    bot = running_bot
+    checklist = open_hotfix(bot)
+    bot.fake.fail("chat.update", "internal_error", times=2)
+    click(bot, checklist, "Approve as Engineering Manager", EM)
+    bot.fake.wait_for(lambda: len(bot.rows(Approval)) == 1)  # recorded first
+    bot.fake.wait_for(lambda: "1 of 3 approvals" in text_of(card(bot)["blocks"]), timeout=10)
+    bot.fake.wait_for(
+        lambda: "✅ Engineering Manager" in text_of(current(bot, checklist)["blocks"])
+    )
+    failures = [e for e in bot.rows(Event) if e.kind == "card_failed"]
+    assert [f.detail for f in failures] == [{"error": "internal_error"}] * 2

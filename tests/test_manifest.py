@@ -9,6 +9,7 @@ import yaml
 from app import EVENTS_PATH
 from bot.ids import BOT_SCOPES, ActionId, BlockId, CallbackId, Command, EventType
 from tests.conftest import ROOT
+from workflows.lifecycle import mermaid
 
 MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
@@ -48,3 +49,8 @@ def test_identifiers_are_unique_and_within_slack_limits() -> None:
 def test_socket_mode_variant_is_documented() -> None:
     text = (ROOT / "manifest.yml").read_text()
     assert "socket_mode_enabled: true" in text and "SLACK_APP_TOKEN" in text
+
+
+def test_the_readme_diagram_is_the_machine() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert f"```mermaid\n{mermaid()}```" in readme, "run `hotfix-bot diagram` and paste it"

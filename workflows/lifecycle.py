@@ -193,3 +193,8 @@ def is_final(state_id: str) -> bool:
 ACTIVE_STATES: tuple[str, ...] = tuple(
     s.id for s in HotfixLifecycle.states if not s.final and s.id not in ("new", "declined")
 )
+
+
+def mermaid() -> str:
+    """The lifecycle as a Mermaid state diagram (the README embeds exactly this)."""
+    return format(HotfixLifecycle, "mermaid").rstrip() + "\n"

@@ -1,0 +1,92 @@
+"""Every message and view the bot can render is valid Block Kit, even with extreme input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.ids import CallbackId
+from bot.render.approvals import reason_modal, refusal_message, render_approvals
+from bot.render.assessment import assessment_modal, not_a_hotfix_view
+from bot.render.card import STATE_BADGES, render_assessment, render_card
+from bot.render.notices import home_view, list_blocks, status_blocks, usage_blocks
+from tests.harness.fake_slack import validate_blocks, validate_view
+from workflows.assessment import Assessment, CommandLine
+from workflows.hotfixes import ApprovalRecord, HotfixSnapshot
+from workflows.lifecycle import HotfixLifecycle
+from workflows.severity import Severity
+
+NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+NASTY = "<!channel> & <@U0CTO> " + "&<>" * 700  # escapes to far more than it looks
+
+
+def hotfix(**changes: object) -> HotfixSnapshot:
+    base = HotfixSnapshot(
+        id=12345,
+        state="awaiting_approval",
+        title="T" * 150,
+        severity=Severity.CRITICAL,
+        impact=NASTY,
+        ticket="SEC-123",
+        discovered_at=NOW,
+        reporter_id="U0ALICE",
+        estimated_fix=timedelta(minutes=45),
+        risk_if_delayed=NASTY,
+        security_fix=True,
+        needs_migration=True,
+        requester_id="U0ALICE",
+        channel_id="C0INC",
+        created_at=NOW,
+        required_roles=("engineering_manager", "oncall_lead", "cto"),
+        approvals=(ApprovalRecord("cto", "U0CHLOE", NOW),),
+        messages={},
+        override_by="U0DANA",
+        override_reason=NASTY[:1000],
+        ended_by="U0DANA",
+        end_reason=NASTY[:1000],
+    )
+    return replace(base, **changes)
+
+
+def valid(blocks: list) -> None:
+    raw = [b.to_dict() for b in blocks]
+    assert validate_blocks(raw, limit=50) == []
+
+
+@pytest.mark.parametrize("state", [s.id for s in HotfixLifecycle.states])
+def test_the_card_and_checklist_render_in_every_state(state: str) -> None:
+    assert state in STATE_BADGES
+    h = hotfix(state=state)
+    valid(render_card(h, now=NOW + timedelta(hours=5)))
+    valid(render_approvals(h, principals=lambda role: ("S0ONCALL", "U0DANA")))
+    _, blocks = status_blocks(h, [], now=NOW)
+    valid(blocks)
+
+
+def test_the_assessment_the_refusal_and_lists_render_with_extreme_text() -> None:
+    valid(render_assessment(hotfix()))
+    valid(refusal_message(hotfix(state="declined", override_by=None))[1])
+    valid(refusal_message(hotfix(state="awaiting_approval"))[1])
+    valid(usage_blocks("x" * 5000)[1])
+    many = [hotfix(id=n) for n in range(60)]
+    valid(list_blocks(many, where="anywhere")[1])
+    assert validate_view(home_view(many).to_dict()) == []
+
+
+def test_modals_render() -> None:
+    prefill = CommandLine(ticket="SEC-1", severity=Severity.HIGH, title="x" * 150)
+    modal = assessment_modal(prefill, requester_id="U0ALICE", channel_id="C0INC", now=NOW)
+    assert validate_view(modal.to_dict()) == []
+    assessment = Assessment(
+        title=NASTY[:150],
+        severity=Severity.LOW,
+        impact="i",
+        discovered_at=NOW,
+        reporter_id="U0ALICE",
+    )
+    assert validate_view(not_a_hotfix_view(assessment).to_dict()) == []
+    for callback, verb in ((CallbackId.REJECT, "reject"), (CallbackId.OVERRIDE, "override")):
+        view = reason_modal(callback_id=callback, hotfix=hotfix(), verb=verb)
+        assert validate_view(view.to_dict()) == []
