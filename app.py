@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 import bot
 from bot.card import CardPublisher
 from bot.escalation import Escalations
+from bot.git_flow import GitFlow
 from bot.services import BotServices
 from bot.slack_groups import slack_group_members
 from storage.db import database_reachable, make_engine, make_sessions, migrate
@@ -41,6 +42,8 @@ from workflows.config import (
     load_settings,
     settings_problems,
 )
+from workflows.git_repo import Repository
+from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixService, system_clock
 from workflows.lifecycle import mermaid
 from workflows.roles import RoleDirectory, role_title
@@ -148,7 +151,9 @@ def create_app(
         process_before_response=False,
         request_verification_enabled=settings.slack_app_token is None,
     )
-    services = BotServices(hotfixes=hotfixes, cards=cards, sessions=sessions, clock=clock)
+    repository = Repository(policy.repository.remote, policy.data_dir)
+    git = GitFlow(HotfixGit(hotfixes, policy, repository), hotfixes, cards, policy, background)
+    services = BotServices(hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock)
     bot.register(bolt, services)
     return HotfixBot(
         settings=settings,

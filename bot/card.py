@@ -82,15 +82,14 @@ class CardPublisher:
                 if hotfix.state in ("new", "declined"):
                     return hotfix
                 card = self._card(hotfix)
-                if MessagePurpose.ASSESSMENT not in hotfix.messages:
-                    self._post(
-                        hotfix,
-                        MessagePurpose.ASSESSMENT,
-                        card.channel_id,
-                        assessment_text(hotfix),
-                        [b.to_dict() for b in render_assessment(hotfix)],
-                        thread_ts=card.ts,
-                    )
+                self._put(
+                    hotfix,
+                    MessagePurpose.ASSESSMENT,
+                    card.channel_id,
+                    assessment_text(hotfix),
+                    [b.to_dict() for b in render_assessment(hotfix)],
+                    thread_ts=card.ts,
+                )
                 self._put(
                     hotfix,
                     MessagePurpose.APPROVALS,
@@ -188,19 +187,34 @@ class CardPublisher:
                 replace=False,
             )
 
-    def post_in_thread(self, hotfix: HotfixSnapshot, text: str) -> None:
-        """A notice under the card (approved, rejected, escalation…); logged if Slack refuses."""
+    def post_in_thread(
+        self, hotfix: HotfixSnapshot, text: str, blocks: list[dict] | None = None
+    ) -> MessageRef:
+        """A message under the card (approved, escalation, git progress…); raises
+        ``SlackApiError`` (after logging it) if Slack refuses."""
         card = hotfix.messages.get(MessagePurpose.CARD)
         try:
-            self._client.chat_postMessage(
+            response = self._client.chat_postMessage(
                 channel=card.channel_id if card else hotfix.channel_id,
                 thread_ts=card.ts if card else None,
                 text=text,
+                blocks=blocks,
                 unfurl_links=False,
             )
         except SlackApiError as exc:
             log.warning("%s: notice not posted (%s): %s", hotfix.key, slack_error_code(exc), text)
             raise
+        return MessageRef(response["channel"], response["ts"])
+
+    def replace_in_thread(
+        self, hotfix: HotfixSnapshot, ref: MessageRef, text: str, blocks: list[dict] | None = None
+    ) -> None:
+        """Turn a progress message ("⏳ …") into its result; a new message if that fails."""
+        try:
+            self._client.chat_update(channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("%s: progress message not updated (%s)", hotfix.key, exc)
+            self.post_in_thread(hotfix, text, blocks)
 
     def tell_requester(self, failure: CardNotPosted) -> None:
         hotfix = failure.hotfix

@@ -14,6 +14,8 @@ class Subcommand(StrEnum):
     STATUS = "status"
     LIST = "list"
     ABORT = "abort"
+    BASE = "base"
+    MERGE_BACK = "merge-back"
     HELP = "help"
 
 
@@ -35,6 +37,8 @@ class ActionId(StrEnum):
     REJECT = "hotfix_reject"
     OVERRIDE = "hotfix_override"
     REASON = "reason"
+    CREATE_BRANCH = "hotfix_create_branch"
+    MERGE_BACK = "hotfix_merge_back"
     # Input elements of the assessment modal (one per field of the procedure's Hotfix Request).
     ISSUE = "issue"
     SEVERITY = "severity"
@@ -60,6 +64,7 @@ class BlockId(StrEnum):
     CARD_ACTIONS = "card_actions"
     APPROVAL_ACTIONS = "approval_actions"
     REFUSAL_ACTIONS = "refusal_actions"
+    GIT_ACTIONS = "git_actions"
     REASON = "reason"
 
 

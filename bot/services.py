@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.card import CardPublisher
+from bot.git_flow import GitFlow
 from workflows.hotfixes import HotfixService
 
 
@@ -16,5 +17,6 @@ from workflows.hotfixes import HotfixService
 class BotServices:
     hotfixes: HotfixService
     cards: CardPublisher
+    git: GitFlow
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]

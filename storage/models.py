@@ -95,6 +95,11 @@ class Hotfix(Base):
     approval_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # How many escalation steps have been announced while approvals were missing.
     escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Git: the production tag the fix starts from, its branch, and the version it will ship as.
+    base_tag: Mapped[str | None] = mapped_column(String(200))
+    base_commit: Mapped[str | None] = mapped_column(String(64))
+    branch: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[str | None] = mapped_column(String(200))
 
     approvals: Mapped[list[Approval]] = relationship(
         back_populates="hotfix", order_by="Approval.id", cascade="all, delete-orphan"
@@ -155,6 +160,19 @@ class SlackMessage(Base):
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     hotfix: Mapped[Hotfix] = relationship(back_populates="messages")
+
+
+class VersionReservation(Base):
+    """A version number held by one hotfix, so two hotfixes never ship the same one."""
+
+    __tablename__ = "version_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    hotfix_id: Mapped[int] = mapped_column(
+        ForeignKey("hotfixes.id", ondelete="CASCADE"), index=True
+    )
+    reserved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ProcessedRequest(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import yaml
@@ -20,6 +21,11 @@ from tests.harness.slack_client import SignedSlackClient
 from tests.harness.wsgi_server import BackgroundServer
 from workflows.config import Settings, load_policy
 
+if TYPE_CHECKING:
+    from tests.git_fixtures import Origin
+
+pytest_plugins = ["tests.git_fixtures"]  # the `origin` fixture: a real bare repository
+
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -33,7 +39,9 @@ SECURITY = "U0SAM"
 INCIDENT_CHANNEL = "C0INCIDENT"
 
 POLICY = {
-    "repository": {"remote": "git@github.com:acme/api.git", "github": "acme/api"},
+    # write_policy() puts a real bare repository here (tests/git_fixtures); this local path
+    # that does not exist keeps any other test from ever reaching for the network.
+    "repository": {"remote": "/nonexistent/acme/api.git", "github": "acme/api"},
     "roles": {
         "engineering_manager": [EM],
         "oncall_lead": ["S0ONCALL"],
@@ -73,11 +81,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-@pytest.fixture
-def policy_path(tmp_path: Path) -> Path:
-    path = tmp_path / "hotfix.yml"
-    path.write_text(yaml.safe_dump(POLICY))
+def write_policy(directory: Path, origin: Origin, **changes: object) -> Path:
+    """A policy file whose repository is ``origin`` and whose clones live in ``directory``."""
+    policy: dict = {**POLICY, **changes}
+    policy["repository"] = {
+        **POLICY["repository"],
+        "merge_strategy": "direct",
+        **dict(changes.get("repository") or {}),  # type: ignore[call-overload]
+        "remote": origin.url,
+    }
+    policy["data_dir"] = str(directory / "data")
+    path = directory / "hotfix.yml"
+    path.write_text(yaml.safe_dump(policy))
     return path
+
+
+@pytest.fixture
+def policy_path(tmp_path: Path, origin: Origin) -> Path:
+    return write_policy(tmp_path, origin)
 
 
 def bot_settings(fake_slack: FakeSlack, database_url: str, policy_path: Path) -> Settings:

@@ -6,7 +6,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import yaml
 
 from storage.models import Approval, Event, Hotfix
 from tests.conftest import (
@@ -18,24 +17,25 @@ from tests.conftest import (
     REQUESTER,
     SECURITY,
     RunningBot,
+    write_policy,
 )
+from tests.git_fixtures import Origin
 from tests.test_start import start, text_of
 
 BOTH_HATS = "U0DANA"  # Dana is Engineering Manager and, in this module's policy, CTO too
 
 
 @pytest.fixture
-def policy_path(tmp_path: Path) -> Path:
-    policy = {**POLICY, "roles": {**POLICY["roles"], "cto": [CTO, BOTH_HATS]}}
-    path = tmp_path / "hotfix.yml"
-    path.write_text(yaml.safe_dump(policy))
-    return path
+def policy_path(tmp_path: Path, origin: Origin) -> Path:
+    return write_policy(tmp_path, origin, roles={**POLICY["roles"], "cto": [CTO, BOTH_HATS]})
 
 
 def open_hotfix(bot: RunningBot, text: str = "SEC-9 critical Login accepts empty tokens") -> dict:
     """Open a hotfix and return its thread's approvals message once it is posted."""
     modal = start(bot, text)
     bot.slack.submit_view(modal["id"], user_id=REQUESTER, values={"Impact": "Everyone"})
+    # The production base is looked up in the background; let it land before people click.
+    bot.fake.wait_for(lambda: any(e.kind == "base_chosen" for e in bot.rows(Event)))
     return approvals_message(bot)
 
 
@@ -43,9 +43,14 @@ def card(bot: RunningBot) -> dict:
     return bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))[0]
 
 
+def in_thread(bot: RunningBot, starts: str) -> list[dict]:
+    """The messages under the card whose text starts with ``starts``."""
+    replies = bot.fake.thread(INCIDENT_CHANNEL, card(bot)["ts"])
+    return [m for m in replies if m["text"].startswith(starts)]
+
+
 def approvals_message(bot: RunningBot) -> dict:
-    thread = bot.fake.wait_for(lambda: bot.fake.thread(INCIDENT_CHANNEL, card(bot)["ts"])[1])
-    return thread
+    return bot.fake.wait_for(lambda: in_thread(bot, "Approvers for"))[0]
 
 
 def current(bot: RunningBot, message: dict) -> dict:
@@ -53,8 +58,9 @@ def current(bot: RunningBot, message: dict) -> dict:
 
 
 def click(bot: RunningBot, message: dict, label: str, user: str) -> None:
+    """Click a button of ``message`` as the user saw it (which may be an old copy)."""
     response = bot.slack.click(
-        channel_id=INCIDENT_CHANNEL, ts=message["ts"], label=label, user_id=user
+        channel_id=INCIDENT_CHANNEL, message=message, label=label, user_id=user
     )
     assert response.status == 200
 
@@ -67,7 +73,9 @@ def said_to(bot: RunningBot, user: str, count: int = 1) -> str:
     return replies[count - 1]["text"]
 
 
-def test_critical_needs_three_people_and_then_says_what_is_next(running_bot: RunningBot) -> None:
+def test_critical_needs_three_people_and_then_says_what_is_next(
+    running_bot: RunningBot, origin: Origin
+) -> None:
     bot = running_bot
     checklist = open_hotfix(bot)
     shown = text_of(checklist["blocks"])
@@ -101,7 +109,7 @@ def test_critical_needs_three_people_and_then_says_what_is_next(running_bot: Run
         ]
     )[0]
     assert "*HF-1 is approved* by all 3 approvers" in notice["text"]
-    assert "git fetch --tags" in notice["text"]
+    assert "cutting the hotfix branch from `v1.2.3` now" in notice["text"]
     final = bot.fake.wait_for(
         lambda: (
             (shown := text_of(current(bot, checklist)["blocks"])) and "✅ CTO" in shown and shown
@@ -109,8 +117,16 @@ def test_critical_needs_three_people_and_then_says_what_is_next(running_bot: Run
     )
     assert "✅ CTO — <@U0CHLOE>" in final and "Approve as" not in final
 
+    # Phase 2 follows by itself: the branch is cut from the production tag and pushed.
+    branch = "hotfix/SEC-9-login-accepts-empty-tokens"
+    ready = bot.fake.wait_for(lambda: in_thread(bot, "🌿"))[0]
+    assert f"branch `{branch}` is cut from `v1.2.3` and pushed (ships as `v1.2.4`)" in ready["text"]
+    assert f"git fetch origin && git switch {branch}" in ready["text"]
+    assert origin.head(branch) == origin.tag_commit("v1.2.3")
+    bot.fake.wait_for(lambda: "Fixing" in text_of(card(bot)["blocks"]))
+
     [hotfix] = bot.rows(Hotfix)
-    assert hotfix.state == "approved"
+    assert (hotfix.state, hotfix.branch, hotfix.version) == ("fixing", branch, "v1.2.4")
     assert [(a.role, a.user_id) for a in bot.rows(Approval)] == [
         ("engineering_manager", EM),
         ("oncall_lead", ONCALL),
@@ -118,10 +134,13 @@ def test_critical_needs_three_people_and_then_says_what_is_next(running_bot: Run
     ]
     assert [(e.kind, e.actor, e.to_state) for e in bot.rows(Event)] == [
         ("assess", REQUESTER, "awaiting_approval"),
+        ("base_chosen", "hotfix-bot", "awaiting_approval"),
         ("approval", EM, "awaiting_approval"),
         ("approval", ONCALL, "awaiting_approval"),
         ("approval", CTO, "awaiting_approval"),
         ("approve", CTO, "approved"),
+        ("version_reserved", "hotfix-bot", "approved"),
+        ("branch_created", CTO, "fixing"),
     ]
 
 
@@ -161,7 +180,7 @@ def test_unauthorized_clicks_are_explained_and_change_nothing(
     click(bot, checklist, label, user)
     assert expected in said_to(bot, user)
     assert bot.rows(Approval) == []
-    assert [e.kind for e in bot.rows(Event)] == ["assess"]
+    assert [e.kind for e in bot.rows(Event)] == ["assess", "base_chosen"]
 
 
 def test_one_person_fills_one_role(running_bot: RunningBot) -> None:
@@ -182,11 +201,12 @@ def test_a_stale_button_says_what_happened_and_refreshes_the_message(
     click(bot, old, "Approve as On-call Lead", ONCALL)
     bot.fake.wait_for(lambda: len(bot.rows(Approval)) == 1)
     click(bot, current(bot, old), "Approve as Engineering Manager", EM)
-    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "approved")
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "fixing")  # approved, branch cut
+    bot.fake.wait_for(lambda: in_thread(bot, "🌿"))
     updates = len(bot.fake.calls_to("chat.update"))
 
     click(bot, old, "Approve as Engineering Manager", CTO)  # an old copy of the message
-    assert said_to(bot, CTO) == "⚠️ HF-1 is now *Approved*, so that no longer applies."
+    assert said_to(bot, CTO) == "⚠️ HF-1 is now *Fixing*, so that no longer applies."
     bot.fake.wait_for(lambda: len(bot.fake.calls_to("chat.update")) > updates)
     assert len(bot.rows(Approval)) == 2
 

@@ -16,7 +16,16 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, inspect
 
-from tests.conftest import BOT_TOKEN, INCIDENT_CHANNEL, POLICY, REQUESTER, ROOT, SIGNING_SECRET
+from tests.conftest import (
+    BOT_TOKEN,
+    INCIDENT_CHANNEL,
+    POLICY,
+    REQUESTER,
+    ROOT,
+    SIGNING_SECRET,
+    write_policy,
+)
+from tests.git_fixtures import Origin
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.slack_client import SignedSlackClient
 
@@ -97,12 +106,12 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, FakeSlack]]:
+def served(tmp_path: Path, origin: Origin) -> Iterator[tuple[str, FakeSlack]]:
     """`python app.py` in its own process (gunicorn), on SQLite, against a fake Slack."""
     with FakeSlack(token=BOT_TOKEN) as fake:
         fake.add_user(REQUESTER, "alice")
         fake.add_channel(INCIDENT_CHANNEL, "inc-checkout")
-        (tmp_path / "hotfix.yml").write_text(yaml.safe_dump(POLICY))
+        write_policy(tmp_path, origin)
         port = free_port()
         (tmp_path / ".env").write_text(
             f"SLACK_BOT_TOKEN={BOT_TOKEN}\nSLACK_SIGNING_SECRET={SIGNING_SECRET}\n"

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from storage.models import Event, Hotfix
 from tests.conftest import (
@@ -15,11 +14,12 @@ from tests.conftest import (
     EM,
     INCIDENT_CHANNEL,
     ONCALL,
-    POLICY,
     REQUESTER,
     SIGNING_SECRET,
     RunningBot,
+    write_policy,
 )
+from tests.git_fixtures import Origin
 from tests.harness.bot_process import BotProcess
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.slack_client import SignedSlackClient
@@ -29,10 +29,8 @@ BUDGET = 1.0
 
 
 @pytest.fixture
-def policy_path(tmp_path: Path) -> Path:
-    path = tmp_path / "hotfix.yml"
-    path.write_text(yaml.safe_dump({**POLICY, "budgets": {"assessment": f"{int(BUDGET)}s"}}))
-    return path
+def policy_path(tmp_path: Path, origin: Origin) -> Path:
+    return write_policy(tmp_path, origin, budgets={"assessment": f"{int(BUDGET)}s"})
 
 
 def escalations(fake: FakeSlack, card_ts: str) -> list[dict]:

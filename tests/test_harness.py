@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
-from tests.harness.fake_slack import FakeSlack, validate_blocks, validate_view
+from tests.harness.fake_slack import FakeSlack, validate_blocks, validate_view, wait_for
 from tests.harness.slack_client import SignedSlackClient, sign
 
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 SECRET = "test-signing-secret"
 ALICE = "U0ALICE"
 BOB = "U0BOB"
@@ -630,3 +640,173 @@ def test_click_ephemeral_and_in_view(fake: FakeSlack, web: WebClient, bolt: Any)
     pushed = fake.last_view()
     assert pushed["title"]["text"] == "Details"
     assert pushed["previous_view_id"] == opened["id"]
+
+
+# ------------------------------------------------------------------------------ Socket Mode
+
+
+def websocket_handshake(url: str) -> tuple[int, socket.socket]:
+    """Open a WebSocket to ``url`` by hand; return the HTTP status and the socket."""
+    parts = urlsplit(url)
+    assert parts.hostname and parts.port
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.hostname}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    sock.sendall(request.encode())
+    status_line = sock.makefile("rb").readline()
+    return int(status_line.split()[1]), sock
+
+
+def test_apps_connections_open_and_the_handshake(fake: FakeSlack, web: WebClient) -> None:
+    app_client = WebClient(token=APP_TOKEN, base_url=fake.api_url)
+    url = app_client.apps_connections_open(app_token=APP_TOKEN)["url"]
+    assert url.startswith(fake.base_url.replace("http://", "ws://") + "/link/?ticket=")
+    expect_error("not_allowed_token_type", web.apps_connections_open, app_token=TOKEN)
+    expect_error("invalid_auth", web.apps_connections_open, app_token="xapp-wrong")
+    expect_error("not_allowed_token_type", app_client.auth_test)
+
+    plain = urllib.request.Request(url.replace("ws://", "http://"))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(plain, timeout=5)
+    assert refused.value.code == 400  # not a WebSocket upgrade
+
+    status, sock = websocket_handshake(url)
+    assert status == 101
+    fake.wait_for_socket()
+    sock.close()
+    wait_for(lambda: not fake.socket_connections()[0]["open"])
+    status, again = websocket_handshake(url)  # tickets are single-use
+    again.close()
+    assert status == 401
+    assert len(fake.socket_connections()) == 1
+
+
+def test_slack_sdk_socket_mode_client_round_trip(fake: FakeSlack) -> None:
+    """slack_sdk's own client: hello, envelopes and acks, pings both ways, reconnection."""
+    received: list[str] = []
+    requests: list[SocketModeRequest] = []
+
+    def answer(client: Any, request: SocketModeRequest) -> None:
+        requests.append(request)
+        payload = None
+        if request.accepts_response_payload:
+            payload = {"text": f"got {len(request.payload['text'])} characters"}
+        client.send_socket_mode_response(SocketModeResponse(request.envelope_id, payload))
+
+    client = SocketModeClient(
+        APP_TOKEN,
+        web_client=WebClient(base_url=fake.api_url),
+        auto_reconnect_enabled=False,  # "disconnect" still reconnects; teardown stays quick
+        on_message_listeners=[received.append],
+    )
+    client.socket_mode_request_listeners.append(answer)
+    try:
+        client.connect()
+        fake.wait_for_socket()
+        hello = json.loads(wait_for(lambda: received[0]))
+        assert hello["type"] == "hello" and hello["connection_info"] == {"app_id": "A0APP"}
+
+        big = "x" * 70_000  # over 64 KiB: the 64-bit length form of a frame
+        ack = fake.socket_send("slash_commands", {"text": big})
+        assert ack["payload"] == {"text": "got 70000 characters"}
+        event_ack = fake.socket_send("events_api", {"text": "", "type": "event_callback"})
+        assert "payload" not in event_ack  # events do not accept a response payload
+        assert (requests[-1].retry_attempt, requests[-1].retry_reason) == (0, "")
+        assert [(a["type"], a["payload"]) for a in fake.socket_acks()] == [
+            ("slash_commands", {"text": "got 70000 characters"}),
+            ("events_api", None),
+        ]
+
+        # The client pings on connect and the fake answers; the fake's pings get pongs.
+        wait_for(lambda: client.current_session.last_ping_pong_time)
+        fake.socket_ping(b"still there?")
+        assert fake.socket_connections()[0]["pings"] >= 1
+
+        fake.socket_disconnect("refresh_requested")
+        fake.wait_for_socket(connections=2)
+        assert fake.socket_send("slash_commands", {"text": "abc"})["payload"] == {
+            "text": "got 3 characters"
+        }
+
+        client.send_message(json.dumps({"envelope_id": "never-sent"}))
+        problem = wait_for(lambda: fake.validation_errors)[0]
+        assert "acknowledged an unknown envelope" in problem
+        fake.validation_errors.clear()
+
+        fake.socket_close(1011)  # Slack drops the link
+        wait_for(lambda: not client.is_connected())
+        wait_for(lambda: not any(c["open"] for c in fake.socket_connections()))
+    finally:
+        fake.stop()  # closes the links first, so the client's close() does not wait
+        client.close()
+
+
+def test_bolt_over_socket_mode_with_the_client_payloads(
+    fake: FakeSlack, web: WebClient, bolt: Any
+) -> None:
+    """The payloads SignedSlackClient posts over HTTP, delivered over Socket Mode instead."""
+    app, slack, seen = bolt
+    handler = SocketModeHandler(app, APP_TOKEN, auto_reconnect_enabled=False)
+    handler.connect()
+    try:
+        fake.wait_for_socket()
+        command = slack.slash_payload("status", user_id=ALICE, channel_id="C0OPS")
+        assert "payload" not in fake.socket_send("slash_commands", command)
+        assert fake.wait_for(lambda: fake.responses())[0]["text"] == "echo status"
+
+        fake.socket_send(
+            "slash_commands", slack.slash_payload("start", user_id=ALICE, channel_id="C0OPS")
+        )
+        view = fake.wait_for(lambda: fake.last_view())
+        summary = {
+            "type": "input",
+            "block_id": "summary",
+            "label": {"type": "plain_text", "text": "Summary"},
+            "element": {"type": "plain_text_input", "action_id": "summary_input"},
+        }
+        web.views_update(view_id=view["id"], view=modal(blocks=[summary]))
+        payload = slack.view_submission_payload(
+            view["id"], user_id=ALICE, values={"Summary": "bad"}
+        )
+        ack = fake.socket_send("interactive", payload)
+        assert ack["payload"] == {"response_action": "errors", "errors": {"summary": "Too vague"}}
+        fake.apply_view_submission_response(view["id"], ack["payload"])
+        assert fake.view_is_open(view["id"])
+        payload = slack.view_submission_payload(view["id"], user_id=ALICE, values={"Summary": "ok"})
+        ack = fake.socket_send("interactive", payload)
+        fake.apply_view_submission_response(view["id"], ack.get("payload"))
+        assert not fake.view_is_open(view["id"])
+
+        button = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Approve"},
+            "action_id": "approve",
+        }
+        posted = web.chat_postMessage(
+            channel="C0OPS", text="Approve?", blocks=[section("Approve?", accessory=button)]
+        )
+        click = slack.click_payload(
+            channel_id="C0OPS", ts=posted["ts"], label="Approve", user_id=BOB
+        )
+        fake.socket_send("interactive", click)
+        assert fake.message("C0OPS", posted["ts"])["text"] == f"Approved by <@{BOB}>"
+
+        event = slack.event_payload(slack.app_home_opened_event(ALICE))
+        fake.socket_send("events_api", event)
+        assert fake.wait_for(lambda: fake.home(ALICE))["blocks"][0]["text"]["text"] == "Welcome"
+        assert [a["type"] for a in fake.socket_acks()] == [
+            "slash_commands",
+            "slash_commands",
+            "interactive",
+            "interactive",
+            "interactive",
+            "events_api",
+        ]
+        assert len(seen["commands"]) == 2 and len(seen["views"]) == 2
+    finally:
+        fake.stop()
+        handler.close()

@@ -84,12 +84,20 @@ def test_start_critical_opens_a_hotfix_with_card_and_assessment(running_bot: Run
         "assessment": (INCIDENT_CHANNEL, thread[0]["ts"]),
         "approvals": (INCIDENT_CHANNEL, thread[1]["ts"]),
     }
-    [assessed] = bot.rows(Event)
+    assessed, based = bot.fake.wait_for(lambda: len(bot.rows(Event)) == 2 and bot.rows(Event))
     assert (assessed.kind, assessed.actor, assessed.from_state, assessed.to_state) == (
         "assess",
         REQUESTER,
         None,
         "awaiting_approval",
+    )
+    # The approvers see the production base the fix will start from.
+    assert (based.kind, based.detail["tag"]) == ("base_chosen", "v1.2.3")
+    bot.fake.wait_for(
+        lambda: (
+            "*Production:* `v1.2.3`"
+            in text_of(bot.fake.message(INCIDENT_CHANNEL, thread[0]["ts"])["blocks"])
+        )
     )
 
 

@@ -12,7 +12,7 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Final, get_args
+from typing import Annotated, Any, Final, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -248,6 +248,25 @@ def settings_problems(settings: Settings, *, socket_mode_allowed: bool = True) -
 _KNOWN_ROLES_CONTEXT: Final = "known_roles"
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _SLACK_PRINCIPAL = re.compile(r"[UWS][A-Z0-9]{2,}")
+_BRANCH_PLACEHOLDERS: Final = frozenset({"ticket", "slug", "version", "id"})
+DEFAULT_DISCLOSING_WORDS: Final = (
+    "vulnerability",
+    "vulnerable",
+    "exploit",
+    "injection",
+    "bypass",
+    "CVE",
+    "XSS",
+    "CSRF",
+    "SSRF",
+    "RCE",
+    "security hole",
+    "attack",
+    "malicious",
+    "leak",
+    "unauthorized",
+    "privilege escalation",
+)
 _SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
 _GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]+")
 _TAG_PLACEHOLDERS: Final = ("major", "minor", "patch")
@@ -340,6 +359,31 @@ class Repository(_Section):
         "develop",
     )
     tag_pattern: str = "v{major}.{minor}.{patch}"
+    branch_pattern: str = "hotfix/{ticket}-{slug}"
+    auto_branch: bool = True
+    merge_strategy: Literal["pull_request", "direct"] = "pull_request"
+    merge_into_release_branches: bool = False
+
+    @field_validator("branch_pattern")
+    @classmethod
+    def _branch_placeholders(cls, value: str) -> str:
+        example = "such as hotfix/{ticket}-{slug}"
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        except ValueError:
+            raise ValueError(f"{value!r} has an unmatched {{ or }}: write it {example}") from None
+        unknown = [f for f in fields if f not in _BRANCH_PLACEHOLDERS]
+        if unknown:
+            raise ValueError(
+                f"{value!r} has an unknown placeholder {{{unknown[0]}}}: use {{ticket}}, "
+                f"{{slug}}, {{version}} or {{id}}, {example}"
+            )
+        if not {"ticket", "id"} & set(fields):
+            raise ValueError(f"{value!r} must contain {{ticket}} or {{id}}, {example}")
+        sample = value.format(ticket="SEC-1", slug="x", version="1.2.4", id="7")
+        if _bad_ref_name(sample):
+            raise ValueError(f"{value!r} does not make a valid git branch name, {example}")
+        return value
 
     @field_validator("remote")
     @classmethod
@@ -412,6 +456,20 @@ class Budgets(_Section):
         raise ValueError(f"expected a duration such as 15m or 1h30m, got {_shown(value)}")
 
 
+class Security(_Section):
+    """Security fixes say nothing in public (the procedure's Security Hotfix Pattern)."""
+
+    disclosing_words: tuple[str, ...] = DEFAULT_DISCLOSING_WORDS
+
+    @field_validator("disclosing_words")
+    @classmethod
+    def _words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        words = tuple(w.strip() for w in value if w.strip())
+        if not words:
+            raise ValueError("give at least one word, or leave the key out for the defaults")
+        return words
+
+
 class Channels(_Section):
     """Slack channels the bot posts to besides the hotfix channel."""
 
@@ -434,13 +492,15 @@ class Policy(_Section):
     budgets: Budgets = Field(default_factory=Budgets)
     escalation: RoleList = DEFAULT_ESCALATION
     channels: Channels = Field(default_factory=Channels)
+    security: Security = Field(default_factory=Security)
+    data_dir: Path = Path("data")
 
     @model_validator(mode="before")
     @classmethod
     def _empty_sections_use_defaults(cls, data: Any) -> Any:
         # "channels:" with every key commented out reads as null; it means "the defaults".
         if isinstance(data, Mapping):
-            optional = ("approvals", "budgets", "channels")
+            optional = ("approvals", "budgets", "channels", "security")
             return {k: v for k, v in data.items() if not (k in optional and v is None)}
         return data
 

@@ -15,13 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from statemachine.exceptions import TransitionNotAllowed
 
 from storage.db import transaction
-from storage.models import Approval, Event, Hotfix, ProcessedRequest, SlackMessage
+from storage.models import (
+    Approval,
+    Event,
+    Hotfix,
+    ProcessedRequest,
+    SlackMessage,
+    VersionReservation,
+)
 from workflows.assessment import Assessment
 from workflows.config import Policy
 from workflows.errors import DomainError, HotfixNotFound
@@ -34,6 +41,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 ChangeListener = Callable[[int], None]
 BOT_ACTOR = "hotfix-bot"
+#: States in which no tag can exist yet, so an ending gives the reserved version back.
+UNSHIPPED_STATES = ("awaiting_approval", "approved", "fixing", "in_review", "ready_to_deploy")
 
 
 def system_clock() -> datetime:
@@ -93,6 +102,10 @@ class HotfixSnapshot:
     end_reason: str | None = None
     escalation_step: int = 0
     approval_requested_at: datetime | None = None
+    base_tag: str | None = None
+    base_commit: str | None = None
+    branch: str | None = None
+    version: str | None = None
 
     @property
     def key(self) -> str:
@@ -290,6 +303,12 @@ class HotfixService:
         actor_roles = self._directory.roles_of(actor)
         reason = reason.strip()
         with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.state in UNSHIPPED_STATES and hotfix.version:
+                # Nothing was tagged: the version goes back to the pool for other hotfixes.
+                session.execute(
+                    delete(VersionReservation).where(VersionReservation.hotfix_id == hotfix.id)
+                )
+                hotfix.version = None
             self._fire(
                 session,
                 hotfix,
@@ -304,6 +323,89 @@ class HotfixService:
             snapshot = self._snapshot(session, hotfix)
         self._changed(hotfix_id)
         return snapshot
+
+    def fire(
+        self,
+        hotfix_id: int,
+        event: str,
+        *,
+        actor: str,
+        detail: dict[str, Any] | None = None,
+        changes: dict[str, Any] | None = None,
+    ) -> HotfixSnapshot:
+        """Fire a lifecycle event for work done outside the database (git, GitHub, deploy),
+        recording what it produced (``changes`` to the hotfix's columns) in the same step."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            self._fire(session, hotfix, event, actor=actor, detail=detail)
+            for column, value in (changes or {}).items():
+                setattr(hotfix, column, value)
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def note(
+        self,
+        hotfix_id: int,
+        *,
+        actor: str,
+        kind: str,
+        detail: dict[str, Any] | None = None,
+        changes: dict[str, Any] | None = None,
+        allowed_states: tuple[str, ...] | None = None,
+    ) -> HotfixSnapshot:
+        """Record facts about a hotfix that do not move it (its base tag, a warning), with a
+        timeline line; ``allowed_states`` refuses stale requests like an event would."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if allowed_states is not None and hotfix.state not in allowed_states:
+                raise HotfixMovedOn(hotfix.key, hotfix.state)
+            for column, value in (changes or {}).items():
+                setattr(hotfix, column, value)
+            session.add(
+                Event(
+                    hotfix_id=hotfix.id,
+                    at=self._clock(),
+                    actor=actor,
+                    kind=kind,
+                    from_state=hotfix.state,
+                    to_state=hotfix.state,
+                    detail=detail or {},
+                )
+            )
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def reserve_version(self, hotfix_id: int, candidates: Iterator[str]) -> str:
+        """Hold the first free version of ``candidates`` for the hotfix (atomically: a unique
+        constraint decides between two hotfixes asking at the same moment)."""
+        for name in candidates:
+            try:
+                with self._locked(hotfix_id) as (session, hotfix):
+                    if hotfix.version:
+                        return hotfix.version
+                    session.add(
+                        VersionReservation(
+                            name=name, hotfix_id=hotfix.id, reserved_at=self._clock()
+                        )
+                    )
+                    session.flush()
+                    hotfix.version = name
+                    session.add(
+                        Event(
+                            hotfix_id=hotfix.id,
+                            at=self._clock(),
+                            actor=BOT_ACTOR,
+                            kind="version_reserved",
+                            from_state=hotfix.state,
+                            to_state=hotfix.state,
+                            detail={"version": name},
+                        )
+                    )
+            except IntegrityError:
+                continue  # held by another hotfix: try the next one
+            self._changed(hotfix_id)
+            return name
+        raise DomainError("No free version is left to reserve.")
 
     # --------------------------------------------------------------- escalation
 
@@ -479,6 +581,10 @@ class HotfixService:
             end_reason=hotfix.end_reason,
             escalation_step=hotfix.escalation_step,
             approval_requested_at=hotfix.approval_requested_at,
+            base_tag=hotfix.base_tag,
+            base_commit=hotfix.base_commit,
+            branch=hotfix.branch,
+            version=hotfix.version,
         )
 
 

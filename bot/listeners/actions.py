@@ -36,3 +36,19 @@ def register(app: App, services: BotServices) -> None:
             respond(text=text, blocks=[b.to_dict() for b in blocks], replace_original=True)
             return
         respond(text=f"✅ The card of {hotfix.key} is posted.", replace_original=True)
+
+    @app.action(ActionId.CREATE_BRANCH)
+    @reported
+    def create_branch(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
+        hotfix = services.hotfixes.get(hotfix_id_from(action))
+        services.git.may_run(hotfix, body["user"]["id"])
+        services.git.create_branch(hotfix.id, body["user"]["id"])
+
+    @app.action(ActionId.MERGE_BACK)
+    @reported
+    def merge_back(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
+        hotfix = services.hotfixes.get(hotfix_id_from(action))
+        services.git.may_run(hotfix, body["user"]["id"])
+        services.git.merge_back(hotfix.id, body["user"]["id"])

@@ -54,7 +54,11 @@ def register(app: App, services: BotServices) -> None:
             hotfix_id_from(action), role=match["role"], actor=body["user"]["id"]
         )
         if outcome.completed:
-            services.cards.post_in_thread(outcome.hotfix, approved_notice(outcome.hotfix))
+            auto = services.git.auto_branch
+            services.cards.post_in_thread(
+                outcome.hotfix, approved_notice(outcome.hotfix, auto_branch=auto)
+            )
+            services.git.after_approval(outcome.hotfix.id, body["user"]["id"])
 
     @app.action(ActionId.REJECT)
     @reported
@@ -86,7 +90,9 @@ def register(app: App, services: BotServices) -> None:
     @app.view(CallbackId.OVERRIDE)
     @reported
     def override_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        _submit_reason(ack, body, view, hotfixes.override)
+        hotfix = _submit_reason(ack, body, view, hotfixes.override)
+        if hotfix is not None:
+            services.git.after_open(hotfix.id)
 
 
 def _submit_reason(

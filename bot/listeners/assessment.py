@@ -54,3 +54,5 @@ def register(app: App, services: BotServices) -> None:
             ack()
         if hotfix is not None:  # None: this very form was already submitted once
             services.hotfixes.notify(hotfix.id)
+            if assessment.severity.warrants_hotfix:
+                services.git.after_open(hotfix.id)

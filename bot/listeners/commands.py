@@ -19,6 +19,8 @@ from workflows.errors import DomainError, HotfixNotFound
 from workflows.hotfixes import parse_key
 
 ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
+BASE_USAGE = "Usage: `/hotfix base HF-n <production tag>`, for example `/hotfix base HF-3 v1.2.3`."
+MERGE_BACK_USAGE = "Usage: `/hotfix merge-back HF-n`."
 
 
 def register(app: App, services: BotServices) -> None:
@@ -66,6 +68,23 @@ def register(app: App, services: BotServices) -> None:
             stopped = hotfixes.abort(_hotfix_id(key), actor=user, reason=reason)
             respond(text=f"🛑 {stopped.key} is aborted; its timers are cancelled.")
             services.cards.post_in_thread(stopped, ended_notice(stopped))
+
+        elif subcommand == Subcommand.BASE:
+            ack()
+            key, _, tag = rest.partition(" ")
+            if not key or not tag.strip():
+                raise DomainError(BASE_USAGE)
+            hotfix = services.git.git.choose_base(_hotfix_id(key), tag.strip(), actor=user)
+            respond(text=f"📌 {hotfix.key} now starts from `{hotfix.base_tag}`.")
+
+        elif subcommand == Subcommand.MERGE_BACK:
+            ack()
+            if not rest:
+                raise DomainError(MERGE_BACK_USAGE)
+            hotfix = hotfixes.get(_hotfix_id(rest.split()[0]))
+            services.git.may_run(hotfix, user)
+            services.git.merge_back(hotfix.id, user)
+            respond(text=f"🔀 Merging {hotfix.key} back; progress is in its thread.")
 
         else:
             text, blocks = usage_blocks(None if subcommand in ("", Subcommand.HELP) else word)

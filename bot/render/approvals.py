@@ -112,15 +112,17 @@ def approvals_fallback(hotfix: HotfixSnapshot) -> str:
     return f"Approvers for {hotfix.key}: {len(hotfix.approvals)} of {len(hotfix.required_roles)}"
 
 
-def approved_notice(hotfix: HotfixSnapshot, *, production_tag: str | None = None) -> str:
+def approved_notice(hotfix: HotfixSnapshot, *, auto_branch: bool) -> str:
     """Posted in the thread when the last approval arrives: what happens next."""
-    base = production_tag or "<production tag>"
-    slug = (hotfix.ticket or "fix").lower()
+    base = f"`{hotfix.base_tag}`" if hotfix.base_tag else "the production tag"
+    following = (
+        f"cutting the hotfix branch from {base} now."
+        if auto_branch
+        else f"create the hotfix branch from {base} with the button below."
+    )
     return (
         f"✅ *{hotfix.key} is approved* by all {len(hotfix.required_roles)} approvers.\n"
-        "*Next (procedure Phase 2):* cut the hotfix branch from the production tag and keep "
-        "the change minimal:\n"
-        f"```git fetch --tags\ngit switch -c hotfix/{mrkdwn.escape(slug)}-… {base}```"
+        f"*Next (procedure Phase 2):* {following} Keep the change minimal."
     )
 
 

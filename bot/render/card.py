@@ -98,6 +98,13 @@ def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
             + ("" if not is_final(hotfix.state) else " (ended)")
         ),
     ]
+    if hotfix.base_tag or hotfix.branch:
+        git = [f"from `{hotfix.base_tag}`" if hotfix.base_tag else "base not chosen"]
+        if hotfix.branch:
+            git.insert(0, f"`{mrkdwn.escape(hotfix.branch)}`")
+        if hotfix.version:
+            git.append(f"→ `{hotfix.version}`")
+        fields.append(MarkdownTextObject(text="*Git*\n" + " ".join(git)))
     if flags:
         fields.append(MarkdownTextObject(text="*Flags*\n" + "  ".join(flags)))
     notes: list[Block] = []
@@ -142,6 +149,7 @@ def render_assessment(hotfix: HotfixSnapshot) -> list[Block]:
             f"*Reporter:* {mrkdwn.user(hotfix.reporter_id)}",
             f"*Estimated Fix Time:* {estimated}",
             f"*Ticket:* {mrkdwn.fit(hotfix.ticket, 100) if hotfix.ticket else '—'}",
+            f"*Production:* {f'`{hotfix.base_tag}`' if hotfix.base_tag else 'looking it up…'}",
             f"*Security fix:* {'yes' if hotfix.security_fix else 'no'}"
             f"  ·  *Database migration:* {'yes' if hotfix.needs_migration else 'no'}",
         ]

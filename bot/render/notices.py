@@ -51,6 +51,12 @@ Active hotfixes in every channel.
 `{Command.HOTFIX} abort HF-n <reason>`
 Stop a hotfix (its requester, an Engineering Manager or the CTO).
 
+`{Command.HOTFIX} base HF-n <tag>`
+Choose the production tag the hotfix branch starts from.
+
+`{Command.HOTFIX} merge-back HF-n`
+Merge the fix back into every branch that must receive it (safe to re-run).
+
 `{Command.HOTFIX} help`
 Show this message."""
 

@@ -11,19 +11,31 @@ It also serves the ``response_url`` endpoints that Slack hands to the app in sla
 interactive payloads, issues ``trigger_id`` values (which expire after 3 s, like Slack's), and
 can inject failures (Slack errors, HTTP 429 with ``Retry-After``, HTTP 500 without JSON).
 
+Socket Mode: ``apps.connections.open`` (called with the app-level token) hands out a single-use
+``ws://127.0.0.1:PORT/link/?ticket=…`` URL, and the same server speaks WebSocket (RFC 6455) on
+it. The fake says ``hello`` on connect, answers the app's pings with pongs, lets a test deliver
+envelopes (``socket_send``) and wait for the app's acknowledgement, and can ask the app to
+reconnect (``socket_disconnect``).
+
 Only the standard library and ``slack_sdk`` are used, so the module can be reused outside
 pytest.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import copy
 import email.parser
 import email.policy
+import hashlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
+import uuid
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,10 +49,12 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 __all__ = [
+    "APP_LEVEL_METHODS",
     "MAX_MESSAGE_BLOCKS",
     "MAX_MESSAGE_TEXT",
     "MAX_VIEW_BLOCKS",
     "METHOD_SCOPES",
+    "SOCKET_ENVELOPE_TYPES",
     "Call",
     "FakeSlack",
     "validate_blocks",
@@ -74,8 +88,23 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "users.info": "users:read",
     "usergroups.users.list": "usergroups:read",
+    "apps.connections.open": None,
 }
-"""Bot scope each implemented Web API method needs (``None``: no scope)."""
+"""Bot scope each implemented Web API method needs (``None``: no scope).
+
+``apps.connections.open`` takes the app-level token (scope ``connections:write``), not the bot
+token, so it needs no bot scope."""
+
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+"""Methods called with the app-level token (``xapp-…``) instead of the bot token."""
+
+SOCKET_PATH = "/link/"
+SOCKET_ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
+"""Envelope types Slack delivers over Socket Mode."""
+_WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_OP_CONTINUATION, _OP_TEXT, _OP_BINARY = 0x0, 0x1, 0x2
+_OP_CLOSE, _OP_PING, _OP_PONG = 0x8, 0x9, 0xA
+_SOCKET_HOST = "applink-fake-0"
 
 # Arguments that clients may send as JSON strings (always so in form encoding).
 _JSON_ARGS = frozenset({"blocks", "view", "attachments", "metadata"})
@@ -189,6 +218,63 @@ class _HttpAnswer:
     body: bytes
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class _SocketClosed(Exception):
+    """The WebSocket peer went away (or broke the protocol and was disconnected)."""
+
+
+@dataclass
+class _Ticket:
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class _SocketLink:
+    """One Socket Mode WebSocket connection from the app."""
+
+    number: int
+    sock: socket.socket
+    opened_at: float
+    ready: bool = False
+    closed_at: float | None = None
+    close_code: int | None = None
+    pings: int = 0
+    pongs: list[bytes] = field(default_factory=list)
+    send_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def open(self) -> bool:
+        return self.ready and self.closed_at is None
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        with self.send_lock:
+            self.sock.sendall(_ws_frame(opcode, payload))
+
+    def send_json(self, message: dict[str, Any]) -> None:
+        self.send(_OP_TEXT, _json_bytes(message))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "open": self.open,
+            "opened_at": self.opened_at,
+            "closed_at": self.closed_at,
+            "close_code": self.close_code,
+            "pings": self.pings,
+            "pongs": len(self.pongs),
+        }
+
+
+@dataclass
+class _Envelope:
+    envelope_id: str
+    type: str
+    accepts_response_payload: bool
+    link: int
+    sent_at: float
+    ack: dict[str, Any] | None = None
 
 
 class _SlackError(Exception):
@@ -421,6 +507,88 @@ def _json_bytes(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
 
+# --------------------------------------------------------------------------------------------
+# WebSocket framing (RFC 6455): the server sends unmasked frames, the client masked ones.
+# --------------------------------------------------------------------------------------------
+
+
+def _ws_accept(key: str) -> str:
+    digest = hashlib.sha1((key + _WEBSOCKET_GUID).encode("ascii")).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _ws_frame(opcode: int, payload: bytes) -> bytes:
+    """One final, unmasked frame (what a server sends)."""
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", 0x80 | opcode, size)
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+    return head + payload
+
+
+def _read_exactly(stream: Any, size: int) -> bytes:
+    data = stream.read(size) if size else b""
+    if len(data) < size:
+        raise _SocketClosed("the connection was closed")
+    return data
+
+
+def _ws_read_frame(stream: Any) -> tuple[bool, int, bytes]:
+    """Read one client frame: ``(fin, opcode, unmasked payload)``.
+
+    Raises ``_SocketClosed`` on EOF and ``ValueError`` when the frame breaks RFC 6455.
+    """
+    first, second = _read_exactly(stream, 2)
+    fin, opcode, masked, size = bool(first & 0x80), first & 0x0F, bool(second & 0x80), second & 0x7F
+    if first & 0x70:
+        raise ValueError(f"reserved bits set in a frame header (0x{first:02x})")
+    if size == 126:
+        (size,) = struct.unpack("!H", _read_exactly(stream, 2))
+    elif size == 127:
+        (size,) = struct.unpack("!Q", _read_exactly(stream, 8))
+    if not masked:
+        raise ValueError("a client frame is not masked (RFC 6455 section 5.1)")
+    if opcode >= _OP_CLOSE and (size > 125 or not fin):
+        raise ValueError(f"control frame 0x{opcode:x} is fragmented or longer than 125 bytes")
+    mask = _read_exactly(stream, 4)
+    data = _read_exactly(stream, size)
+    key = (mask * (size // 4 + 1))[:size]
+    unmasked = (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(size, "big")
+    return fin, opcode, unmasked
+
+
+def _websocket_problem(method: str, headers: dict[str, str]) -> str | None:
+    """Why a request is not a valid WebSocket opening handshake (``None`` if it is)."""
+    if method != "GET":
+        return f"the WebSocket handshake must be a GET, not {method}"
+    if headers.get("upgrade", "").lower() != "websocket":
+        return "missing 'Upgrade: websocket'"
+    connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
+    if "upgrade" not in connection:
+        return "missing 'Connection: Upgrade'"
+    if headers.get("sec-websocket-version") != "13":
+        return "Sec-WebSocket-Version must be 13"
+    try:
+        key = base64.b64decode(headers.get("sec-websocket-key", ""), validate=True)
+    except ValueError:
+        key = b""
+    if len(key) != 16:
+        return "Sec-WebSocket-Key must be 16 random bytes in base64"
+    return None
+
+
+def _accepts_response_payload(envelope_type: str, payload: dict[str, Any]) -> bool:
+    """What Slack sets: slash commands, modal submissions and option loads take a body."""
+    if envelope_type == "slash_commands":
+        return True
+    if envelope_type == "interactive":
+        return payload.get("type") in ("view_submission", "block_suggestion")
+    return False
+
+
 def wait_for(
     predicate: Callable[[], T],
     timeout: float = 5.0,
@@ -482,6 +650,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test output quiet."""
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == SOCKET_PATH:
+            self.close_connection = True  # the connection is the WebSocket's from now on
+            self.server.fake._serve_socket(self)
+            return
         self._serve()
 
     def do_POST(self) -> None:
@@ -565,6 +737,7 @@ class FakeSlack:
         bot_name: str = "hotfix-bot",
         trigger_ttl: float = TRIGGER_TTL_SECONDS,
         clock: Callable[[], float] = time.time,
+        app_token: str = "xapp-test-token",
     ) -> None:
         """Create the fake (not started yet).
 
@@ -575,8 +748,10 @@ class FakeSlack:
             team_name, team_domain, bot_name: cosmetic identity details.
             trigger_ttl: seconds a ``trigger_id`` stays valid (Slack: 3 s).
             clock: wall clock used for message ``ts`` and trigger ages.
+            app_token: the only app-level token accepted by ``apps.connections.open``.
         """
         self.token = token
+        self.app_token = app_token
         self.scopes: frozenset[str] | None = None if scopes is None else frozenset(scopes)
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -598,6 +773,11 @@ class FakeSlack:
         self._usergroups: dict[str, list[str]] = {}
         self._channels: dict[str, _Channel] = {}
         self._dms: dict[str, str] = {}
+        # Socket Mode: connections and envelopes survive reset() (acks are activity).
+        self._socket_changed = threading.Condition(self._lock)
+        self._tickets: dict[str, _Ticket] = {}
+        self._links: list[_SocketLink] = []
+        self._envelopes: dict[str, _Envelope] = {}
         self._init_activity()
 
     def _init_activity(self) -> None:
@@ -613,6 +793,7 @@ class FakeSlack:
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._responses: list[dict[str, Any]] = []
         self._faults: dict[str, list[_Fault]] = {}
+        self._socket_acks: list[dict[str, Any]] = []
         self.calls: list[Call] = []
         self.validation_errors: list[str] = []
 
@@ -634,10 +815,13 @@ class FakeSlack:
         return self
 
     def stop(self) -> None:
-        """Stop the server and wait for its thread (idempotent)."""
+        """Close Socket Mode connections, stop the server and wait for its thread (idempotent)."""
         with self._lock:
             server, thread = self._server, self._thread
             self._server, self._thread = None, None
+            links = [link for link in self._links if link.closed_at is None]
+        for link in links:
+            self._close_link(link, 1001)
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -851,6 +1035,180 @@ class FakeSlack:
             with self._lock:
                 self.validation_errors.append(
                     f"view_submission response: unknown response_action {action!r}"
+                )
+
+    # ---------------------------------------------------------------- Socket Mode
+
+    def wait_for_socket(self, timeout: float = 5.0, *, connections: int = 1) -> None:
+        """Wait until the app is connected over Socket Mode and has been sent ``hello``.
+
+        ``connections`` counts every connection since the start: after ``socket_disconnect()``
+        pass one more than before to wait for the app's new connection.
+        """
+
+        def connected() -> bool:
+            made = sum(1 for link in self._links if link.ready or link.closed_at is not None)
+            return made >= connections and self._open_link() is not None
+
+        with self._socket_changed:
+            if not self._socket_changed.wait_for(connected, timeout):
+                raise AssertionError(
+                    f"timed out after {timeout:.2f}s waiting for {connections} Socket Mode "
+                    f"connection(s) from the app ({self._socket_summary()})"
+                )
+
+    def socket_connections(self) -> list[dict[str, Any]]:
+        """Every Socket Mode connection so far, oldest first.
+
+        Each has ``number``, ``open``, ``opened_at``, ``closed_at``, ``close_code`` (what the
+        app's close frame said, if it sent one), ``pings`` (received from the app) and
+        ``pongs`` (answers to ``socket_ping``).
+        """
+        with self._lock:
+            return [link.as_dict() for link in self._links]
+
+    def socket_post(
+        self,
+        envelope_type: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int | None = None,
+        retry_reason: str | None = None,
+        envelope_id: str | None = None,
+        timeout: float = 5.0,
+    ) -> str:
+        """Deliver an envelope over the app's newest connection; return its ``envelope_id``.
+
+        ``envelope_type`` is ``slash_commands``, ``interactive`` or ``events_api``; ``payload``
+        is what Slack would POST over HTTP (the form fields of a slash command as a dict, the
+        interactive ``payload`` JSON, the Events API ``event_callback``). By default
+        ``accepts_response_payload`` is what Slack sets (true for slash commands,
+        ``view_submission`` and ``block_suggestion``); ``events_api`` envelopes carry
+        ``retry_attempt`` / ``retry_reason`` (0 and ``""`` unless given). Waits up to
+        ``timeout`` for a connection; does not wait for the acknowledgement (see
+        ``socket_wait_ack``).
+        """
+        if envelope_type not in SOCKET_ENVELOPE_TYPES:
+            raise ValueError(
+                f"unknown envelope type {envelope_type!r}; use one of "
+                f"{sorted(SOCKET_ENVELOPE_TYPES)}"
+            )
+        if accepts_response_payload is None:
+            accepts_response_payload = _accepts_response_payload(envelope_type, payload)
+        envelope_id = envelope_id or str(uuid.uuid4())
+        message: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "payload": copy.deepcopy(payload),
+            "type": envelope_type,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if envelope_type == "events_api" or retry_attempt is not None:
+            message["retry_attempt"] = retry_attempt or 0
+            message["retry_reason"] = retry_reason or ""
+        link = self._wait_open_link(timeout)
+        with self._lock:  # known before it is sent: the ack may come back at once
+            self._envelopes[envelope_id] = _Envelope(
+                envelope_id, envelope_type, accepts_response_payload, link.number, time.monotonic()
+            )
+        try:
+            link.send_json(message)
+        except OSError as exc:
+            raise AssertionError(
+                f"could not deliver the {envelope_type} envelope: Socket Mode connection "
+                f"{link.number} is gone ({exc})"
+            ) from exc
+        return envelope_id
+
+    def socket_wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Wait for the app's acknowledgement of an envelope and return it as sent.
+
+        The acknowledgement is ``{"envelope_id": ..., "payload": {...}}``; ``payload`` (the
+        ack body, e.g. a slash command's ephemeral text or a ``response_action``) is absent
+        when the app acknowledged with an empty body.
+        """
+        with self._socket_changed:
+            envelope = self._envelopes.get(envelope_id)
+            if envelope is None:
+                raise KeyError(f"no envelope {envelope_id!r} was sent")
+            link = self._links[envelope.link - 1]
+
+            def answered() -> bool:
+                return envelope.ack is not None or link.closed_at is not None
+
+            self._socket_changed.wait_for(answered, timeout)
+            if envelope.ack is not None:
+                return copy.deepcopy(envelope.ack)
+            why = (
+                f"Socket Mode connection {link.number} closed first"
+                if link.closed_at is not None
+                else f"timed out after {timeout:.2f}s"
+            )
+            raise AssertionError(
+                f"no acknowledgement of {envelope.type} envelope {envelope_id}: {why}\n"
+                + self._describe_recent()
+            )
+
+    def socket_send(
+        self,
+        envelope_type: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float = 5.0,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int | None = None,
+        retry_reason: str | None = None,
+        envelope_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Deliver an envelope (see ``socket_post``) and return the app's acknowledgement.
+
+        Raises ``AssertionError`` when no acknowledgement comes within ``timeout`` seconds.
+        """
+        sent = self.socket_post(
+            envelope_type,
+            payload,
+            accepts_response_payload=accepts_response_payload,
+            retry_attempt=retry_attempt,
+            retry_reason=retry_reason,
+            envelope_id=envelope_id,
+            timeout=timeout,
+        )
+        return self.socket_wait_ack(sent, timeout)
+
+    def socket_acks(self) -> list[dict[str, Any]]:
+        """Acknowledgements received since the start (or ``reset()``), in order.
+
+        Each has ``envelope_id``, ``type`` (of the envelope), ``payload`` (``None`` for an
+        empty ack) and ``seconds`` (how long the app took).
+        """
+        with self._lock:
+            return copy.deepcopy(self._socket_acks)
+
+    def socket_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Send ``{"type": "disconnect", ...}`` on the newest connection, as Slack does before
+        it refreshes a connection (``reason``: ``warning``, ``refresh_requested``,
+        ``link_disabled``). The app is expected to open a new connection."""
+        link = self._wait_open_link(0)
+        link.send_json(
+            {"type": "disconnect", "reason": reason, "debug_info": {"host": _SOCKET_HOST}}
+        )
+
+    def socket_close(self, code: int = 1001) -> None:
+        """Close every open connection with a close frame, as when Slack drops a link."""
+        with self._lock:
+            links = [link for link in self._links if link.open]
+        for link in links:
+            self._close_link(link, code)
+
+    def socket_ping(self, data: bytes = b"fake-slack-ping", timeout: float = 5.0) -> None:
+        """Ping the app's newest connection and wait for its pong carrying ``data``."""
+        link = self._wait_open_link(0)
+        link.send(_OP_PING, data)
+        with self._socket_changed:
+            if not self._socket_changed.wait_for(lambda: data in link.pongs, timeout):
+                raise AssertionError(
+                    f"no pong for ping {data!r} on Socket Mode connection {link.number} "
+                    f"within {timeout:.2f}s"
                 )
 
     # ---------------------------------------------------------------- accessors
@@ -1086,8 +1444,12 @@ class FakeSlack:
                 token = self._bearer(headers) or body_token
                 if not token:
                     raise _SlackError("not_authed")
-                if token != self.token:
-                    raise _SlackError("invalid_auth")
+                app_level = method in APP_LEVEL_METHODS
+                if token != (self.app_token if app_level else self.token):
+                    other = self.token if app_level else self.app_token
+                    raise _SlackError(
+                        "not_allowed_token_type" if token == other else "invalid_auth"
+                    )
                 fault = self._take_fault(method)
                 if fault is not None:
                     return self._fault_answer(fault)
@@ -1131,6 +1493,7 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
+            "apps.connections.open": self._apps_connections_open,
         }
 
     # ---------------------------------------------------------------- internals: messages
@@ -1490,6 +1853,182 @@ class FakeSlack:
             view = self._store_view(raw)
             self._homes[user_id] = view["id"]
         return {"view": copy.deepcopy(view)}
+
+    # ---------------------------------------------------------------- internals: Socket Mode
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        ticket = str(uuid.uuid4())
+        self._tickets[ticket] = _Ticket(self._clock())
+        base = self.base_url.replace("http://", "ws://", 1)
+        return {"url": f"{base}{SOCKET_PATH}?ticket={ticket}&app_id={self.app_id}"}
+
+    def _open_link(self) -> _SocketLink | None:
+        return next((link for link in reversed(self._links) if link.open), None)
+
+    def _wait_open_link(self, timeout: float) -> _SocketLink:
+        with self._socket_changed:
+            self._socket_changed.wait_for(lambda: self._open_link() is not None, timeout)
+            link = self._open_link()
+            if link is None:
+                raise AssertionError(
+                    f"the app is not connected over Socket Mode ({self._socket_summary()})"
+                )
+            return link
+
+    def _socket_summary(self) -> str:
+        opened = sum(1 for c in self.calls if c.method == "apps.connections.open")
+        live = sum(1 for link in self._links if link.open)
+        return (
+            f"apps.connections.open called {opened} time(s), "
+            f"{len(self._links)} connection(s) made, {live} open"
+        )
+
+    def _socket_error(self, link: _SocketLink, problem: str) -> None:
+        with self._lock:
+            self.validation_errors.append(f"Socket Mode connection {link.number}: {problem}")
+
+    @staticmethod
+    def _close_link(link: _SocketLink, code: int) -> None:
+        """Send a close frame and shut the socket down (the reader then sees EOF)."""
+        with contextlib.suppress(OSError):
+            link.send(_OP_CLOSE, struct.pack("!H", code))
+        with contextlib.suppress(OSError):
+            link.sock.shutdown(socket.SHUT_RDWR)
+
+    def _serve_socket(self, handler: _Handler) -> None:
+        """Run one WebSocket connection on the handler's thread until either side closes."""
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        ticket_id = dict(parse_qsl(urlsplit(handler.path).query)).get("ticket", "")
+        status, problem = 400, _websocket_problem(handler.command, headers)
+        with self._lock:
+            ticket = self._tickets.get(ticket_id)
+            if problem is None and (ticket is None or ticket.used):
+                status = 401
+                problem = "unknown or used ticket: call apps.connections.open for a new URL"
+            if problem is None and ticket is not None:
+                ticket.used = True
+                link = _SocketLink(len(self._links) + 1, handler.connection, self._clock())
+                self._links.append(link)
+        if problem is not None:
+            body = problem.encode()
+            handler.send_response(status)
+            handler.send_header("Content-Type", "text/plain; charset=utf-8")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return
+        handler.protocol_version = "HTTP/1.1"
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", _ws_accept(headers["sec-websocket-key"]))
+        handler.end_headers()
+        try:
+            with self._lock:
+                others = sum(1 for other in self._links if other.open)
+            link.send_json(
+                {
+                    "type": "hello",
+                    "num_connections": others + 1,
+                    "debug_info": {
+                        "host": _SOCKET_HOST,
+                        "build_number": 1,
+                        "approximate_connection_time": 18060,
+                    },
+                    "connection_info": {"app_id": self.app_id},
+                }
+            )
+            with self._socket_changed:
+                link.ready = True
+                self._socket_changed.notify_all()
+            self._read_socket(link, handler.rfile)
+        except (OSError, _SocketClosed):
+            pass  # the app went away
+        finally:
+            with self._socket_changed:
+                if link.closed_at is None:
+                    link.closed_at = self._clock()
+                self._socket_changed.notify_all()
+
+    def _read_socket(self, link: _SocketLink, stream: Any) -> None:
+        message_opcode: int | None = None
+        fragments: list[bytes] = []
+        while True:
+            try:
+                fin, opcode, data = _ws_read_frame(stream)
+            except ValueError as exc:
+                self._socket_error(link, str(exc))
+                self._close_link(link, 1002)
+                return
+            if opcode == _OP_PING:
+                with self._lock:
+                    link.pings += 1
+                link.send(_OP_PONG, data)
+                continue
+            if opcode == _OP_PONG:
+                with self._socket_changed:
+                    link.pongs.append(data)
+                    self._socket_changed.notify_all()
+                continue
+            if opcode == _OP_CLOSE:
+                with self._lock:
+                    link.close_code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005
+                self._close_link(link, link.close_code if len(data) >= 2 else 1000)
+                return
+            if opcode not in (_OP_CONTINUATION, _OP_TEXT, _OP_BINARY):
+                self._socket_error(link, f"unknown opcode 0x{opcode:x}")
+                self._close_link(link, 1002)
+                return
+            if (opcode == _OP_CONTINUATION) != (message_opcode is not None):
+                self._socket_error(link, "a continuation frame out of place")
+                self._close_link(link, 1002)
+                return
+            if opcode != _OP_CONTINUATION:
+                message_opcode, fragments = opcode, []
+            fragments.append(data)
+            if not fin:
+                continue
+            complete, kind = b"".join(fragments), message_opcode
+            message_opcode, fragments = None, []
+            if kind == _OP_BINARY:
+                self._socket_error(link, "the app sent a binary message; Slack expects JSON text")
+                continue
+            self._on_app_message(link, complete)
+
+    def _on_app_message(self, link: _SocketLink, raw: bytes) -> None:
+        """Record an acknowledgement (``{"envelope_id": ..., "payload": ...}``) from the app."""
+        try:
+            message = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            self._socket_error(link, f"the app sent text that is not JSON: {raw[:200]!r}")
+            return
+        envelope_id = message.get("envelope_id") if isinstance(message, dict) else None
+        with self._socket_changed:
+            envelope = self._envelopes.get(envelope_id) if isinstance(envelope_id, str) else None
+            if envelope is None:
+                shown = raw[:200].decode(errors="replace")
+                self._socket_error(link, f"the app acknowledged an unknown envelope: {shown!r}")
+                return
+            if envelope.ack is not None:
+                self._socket_error(link, f"envelope {envelope_id} acknowledged twice")
+                return
+            envelope.ack = message
+            payload = message.get("payload")
+            self._socket_acks.append(
+                {
+                    "envelope_id": envelope_id,
+                    "type": envelope.type,
+                    "payload": copy.deepcopy(payload),
+                    "seconds": time.monotonic() - envelope.sent_at,
+                }
+            )
+            if payload is not None and not isinstance(payload, dict):
+                self._socket_error(link, f"ack payload must be a JSON object: {payload!r:.200}")
+            elif envelope.type == "slash_commands" and payload and "blocks" in payload:
+                self.validation_errors.extend(
+                    validate_blocks(payload["blocks"], limit=MAX_MESSAGE_BLOCKS, where="ack")
+                )
+            self._socket_changed.notify_all()
 
     # ---------------------------------------------------------------- response_url
 

@@ -6,6 +6,10 @@ with the app's signing secret. It works together with a running ``FakeSlack``: t
 ``response_url`` s are issued by the fake, modals and messages to click on are read from it,
 so the app's follow-up Web API calls land in the fake.
 
+Each ``*_payload`` method builds, without sending, the exact payload the matching sender posts
+(issuing a fresh ``trigger_id`` / ``response_url`` in the fake, as Slack does per delivery), so
+Socket Mode tests can deliver the same payloads with ``FakeSlack.socket_send``.
+
 Only the standard library is used, so the module can be reused outside pytest.
 """
 
@@ -296,8 +300,30 @@ class SignedSlackClient:
         channel_name: str | None = None,
     ) -> Response:
         """Invoke a slash command as ``user_id`` in ``channel_id``."""
+        return self.send_form(
+            self.slash_payload(
+                text,
+                user_id=user_id,
+                channel_id=channel_id,
+                command=command,
+                user_name=user_name,
+                channel_name=channel_name,
+            )
+        )
+
+    def slash_payload(
+        self,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str,
+        command: str = "/hotfix",
+        user_name: str | None = None,
+        channel_name: str | None = None,
+    ) -> dict[str, str]:
+        """The fields of a slash command (form-encoded over HTTP; the Socket Mode payload)."""
         self.last_response_url = self.fake.new_response_url(channel_id, user_id)
-        fields = {
+        return {
             "token": self.verification_token,
             "team_id": self.team_id,
             "team_domain": self.team_domain,
@@ -312,7 +338,6 @@ class SignedSlackClient:
             "response_url": self.last_response_url,
             "trigger_id": self._new_trigger(user_id),
         }
-        return self.send_form(fields)
 
     # ---------------------------------------------------------------- modals
 
@@ -383,8 +408,27 @@ class SignedSlackClient:
         ``apply_response`` is false) applied to the fake like Slack's client would (close,
         update, push, or keep the view open on ``errors``).
         """
+        response = self.send_payload(
+            self.view_submission_payload(view_id, user_id=user_id, values=values)
+        )
+        if apply_response and response.status == 200:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            self.fake.apply_view_submission_response(view_id, body)
+        return response
+
+    def view_submission_payload(
+        self, view_id: str, *, user_id: str, values: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The ``view_submission`` payload for a modal stored in the fake (see ``view_state``).
+
+        Over Socket Mode, apply the acknowledgement's ``payload`` yourself with
+        ``fake.apply_view_submission_response(view_id, ack.get("payload"))``.
+        """
         view = self._payload_view(view_id, values)
-        payload = {
+        return {
             "type": "view_submission",
             "team": self._team(),
             "user": self._user(user_id),
@@ -396,25 +440,22 @@ class SignedSlackClient:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        response = self.send_payload(payload)
-        if apply_response and response.status == 200:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            self.fake.apply_view_submission_response(view_id, body)
-        return response
 
     def close_view(self, view_id: str, *, user_id: str) -> Response:
         """Close a modal with its close button (sends ``view_closed`` if it asked to)."""
+        payload = self.view_closed_payload(view_id, user_id=user_id)
+        self.fake.close_view(view_id)
+        if not payload["view"].get("notify_on_close"):
+            return Response(200)
+        return self.send_payload(payload)
+
+    def view_closed_payload(self, view_id: str, *, user_id: str) -> dict[str, Any]:
+        """The ``view_closed`` payload for a modal stored in the fake (the view stays open)."""
         view = self.fake.view(view_id)
         if view is None:
             raise KeyError(f"the fake has no view {view_id!r}")
-        self.fake.close_view(view_id)
-        if not view.get("notify_on_close"):
-            return Response(200)
         view["state"] = {"values": {}}
-        payload = {
+        return {
             "type": "view_closed",
             "team": self._team(),
             "user": self._user(user_id),
@@ -425,7 +466,6 @@ class SignedSlackClient:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        return self.send_payload(payload)
 
     # ---------------------------------------------------------------- buttons
 
@@ -496,6 +536,28 @@ class SignedSlackClient:
         The message is ``message`` if given, else the ephemeral message ``ts`` shown to
         ``user_id`` (``ephemeral=True``), else the channel message or thread reply ``ts``.
         """
+        return self.send_payload(
+            self.click_payload(
+                channel_id=channel_id,
+                ts=ts,
+                label=label,
+                user_id=user_id,
+                ephemeral=ephemeral,
+                message=message,
+            )
+        )
+
+    def click_payload(
+        self,
+        *,
+        channel_id: str,
+        ts: str | None = None,
+        label: str,
+        user_id: str,
+        ephemeral: bool = False,
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The ``block_actions`` payload of a button click in a message (see ``click``)."""
         if message is None:
             if ts is None:
                 raise ValueError("click() needs ts= or message=")
@@ -541,17 +603,21 @@ class SignedSlackClient:
             message.pop("channel", None)
             message.pop("source", None)
             payload["message"] = message
-        return self.send_payload(payload)
+        return payload
 
     def click_in_view(self, view_id: str, label: str, user_id: str) -> Response:
         """Click a button inside a modal or Home tab stored in the fake."""
+        return self.send_payload(self.click_in_view_payload(view_id, label, user_id))
+
+    def click_in_view_payload(self, view_id: str, label: str, user_id: str) -> dict[str, Any]:
+        """The ``block_actions`` payload of a button click in a modal or Home tab."""
         view = self.fake.view(view_id)
         if view is None:
             raise KeyError(f"the fake has no view {view_id!r}")
         block, button = self.find_button(view.get("blocks") or [], label)
         if view.get("type") == "modal":
             view["state"] = self.view_state(view)
-        payload = {
+        return {
             "type": "block_actions",
             "user": self._user(user_id),
             "api_app_id": self.api_app_id,
@@ -564,7 +630,6 @@ class SignedSlackClient:
             "view": view,
             "actions": [self._action(block, button)],
         }
-        return self.send_payload(payload)
 
     # ---------------------------------------------------------------- events
 
@@ -580,8 +645,22 @@ class SignedSlackClient:
 
         Reuse ``event_id`` (see ``last_event_id``) to simulate a redelivery.
         """
+        headers: dict[str, str] = {}
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason
+        return self.send_json(self.event_payload(event, event_id=event_id), headers=headers)
+
+    def event_payload(
+        self, event: dict[str, Any], *, event_id: str | None = None
+    ) -> dict[str, Any]:
+        """The ``event_callback`` wrapping ``event`` (a new ``event_id`` unless given).
+
+        Over Socket Mode a retry is said by the envelope's ``retry_attempt`` /
+        ``retry_reason`` (``FakeSlack.socket_send``), not by headers.
+        """
         self.last_event_id = event_id or f"Ev{int(time.time())}{next(self._event_ids):06d}"
-        envelope = {
+        return {
             "token": self.verification_token,
             "team_id": self.team_id,
             "api_app_id": self.api_app_id,
@@ -600,14 +679,13 @@ class SignedSlackClient:
             ],
             "is_ext_shared_channel": False,
         }
-        headers: dict[str, str] = {}
-        if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-            headers["X-Slack-Retry-Reason"] = retry_reason
-        return self.send_json(envelope, headers=headers)
 
     def app_home_opened(self, user_id: str) -> Response:
         """Deliver ``app_home_opened`` for the Home tab (with the published view, if any)."""
+        return self.event(self.app_home_opened_event(user_id))
+
+    def app_home_opened_event(self, user_id: str) -> dict[str, Any]:
+        """The ``app_home_opened`` event (wrap it with ``event_payload``)."""
         event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": user_id,
@@ -618,7 +696,7 @@ class SignedSlackClient:
         home = self.fake.home(user_id)
         if home is not None:
             event["view"] = home
-        return self.event(event)
+        return event
 
     def url_verification(self, challenge: str) -> Response:
         """Send the ``url_verification`` handshake Slack uses when the request URL is set."""

@@ -1,0 +1,184 @@
+"""Runs the hotfix's git steps off the request thread and reports each in the thread.
+
+Every step shows progress ("⏳ …"), then its result; a failure says which operation failed
+and why in one line, with a Retry button, and leaves the hotfix where it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+
+from bot.card import CardPublisher
+from bot.ids import ActionId
+from bot.render import git as render
+from storage.db import DatabaseUnavailable
+from workflows.config import Policy
+from workflows.errors import DomainError
+from workflows.git_repo import GitOperationFailed
+from workflows.hotfix_git import HotfixGit
+from workflows.hotfixes import HotfixService, HotfixSnapshot, MessageRef
+
+log = logging.getLogger(__name__)
+
+
+class GitFlow:
+    """The Slack side of ``HotfixGit``."""
+
+    def __init__(
+        self,
+        git: HotfixGit,
+        service: HotfixService,
+        cards: CardPublisher,
+        policy: Policy,
+        background: ThreadPoolExecutor,
+    ) -> None:
+        self.git = git
+        self._service = service
+        self._cards = cards
+        self._policy = policy
+        self._background = background
+
+    def _later(self, work: Callable[[], None], what: str) -> None:
+        def run() -> None:
+            try:
+                work()
+            except Exception:  # a background step has nobody else to report to
+                log.exception("git step failed unexpectedly: %s", what)
+
+        self._background.submit(run)
+
+    @property
+    def auto_branch(self) -> bool:
+        return self._policy.repository.auto_branch
+
+    def may_run(self, hotfix: HotfixSnapshot, actor: str) -> None:
+        """The requester or anyone holding a role may drive the git steps."""
+        if actor != hotfix.requester_id and not self._service.directory.roles_of(actor):
+            raise DomainError(
+                f"Only the requester of {hotfix.key} or someone with a Hotfix Bot role can "
+                "run its git steps."
+            )
+
+    # ---------------------------------------------------------------- triggers
+
+    def after_open(self, hotfix_id: int) -> None:
+        """Record the production base of a new hotfix (so approvers see what they approve)."""
+        self._later(lambda: self._find_base(hotfix_id), f"base of HF-{hotfix_id}")
+
+    def after_approval(self, hotfix_id: int, actor: str) -> None:
+        hotfix = self._service.get(hotfix_id)
+        if self.auto_branch:
+            self.create_branch(hotfix_id, actor)
+        else:
+            text, blocks = render.create_branch_offer(hotfix)
+            self._cards.post_in_thread(hotfix, text, [b.to_dict() for b in blocks])
+
+    def create_branch(self, hotfix_id: int, actor: str) -> None:
+        self._later(lambda: self._create_branch(hotfix_id, actor), f"branch of HF-{hotfix_id}")
+
+    def merge_back(self, hotfix_id: int, actor: str) -> None:
+        self._later(lambda: self._merge_back(hotfix_id, actor), f"merge back of HF-{hotfix_id}")
+
+    # ------------------------------------------------------------------- steps
+
+    def _find_base(self, hotfix_id: int) -> None:
+        try:
+            hotfix = self.git.find_base(hotfix_id)
+        except GitOperationFailed as failure:
+            hotfix = self._service.get(hotfix_id)
+            text, blocks = render.git_failed(
+                hotfix, "reading the production tags", failure.reason, None
+            )
+            self._say(hotfix, text, blocks)
+            return
+        if not hotfix.base_tag:
+            self._say(hotfix, render.no_base(hotfix, self.git.pattern))
+
+    def _create_branch(self, hotfix_id: int, actor: str) -> None:
+        hotfix = self._service.get(hotfix_id)
+        progress = self._progress(hotfix, f"cutting the hotfix branch from {hotfix.base_tag}")
+        try:
+            hotfix = self.git.create_branch(hotfix_id, actor=actor)
+        except GitOperationFailed as failure:
+            text, blocks = render.git_failed(
+                self._service.get(hotfix_id),
+                failure.operation,
+                failure.reason,
+                ActionId.CREATE_BRANCH,
+            )
+        except (DomainError, DatabaseUnavailable) as refused:
+            message = getattr(refused, "user_message", str(refused))
+            text, blocks = render.git_failed(
+                self._service.get(hotfix_id),
+                "creating the branch",
+                message,
+                ActionId.CREATE_BRANCH,
+            )
+        else:
+            text, blocks = render.branch_ready(hotfix)
+        self._finish(hotfix, progress, text, blocks)
+
+    def _merge_back(self, hotfix_id: int, actor: str) -> None:
+        hotfix = self._service.get(hotfix_id)
+        progress = self._progress(hotfix, "merging back into " + ", ".join(self.git.targets()[0]))
+        hits = self.git.disclosures(hotfix_id) if hotfix.security_fix else []
+        if hits:
+            self._say(hotfix, render.disclosure_warning(hotfix, hits))
+        try:
+            report = self.git.merge_back(hotfix_id, actor=actor)
+        except GitOperationFailed as failure:
+            text, blocks = render.git_failed(
+                self._service.get(hotfix_id),
+                failure.operation,
+                failure.reason,
+                ActionId.MERGE_BACK,
+            )
+        except DomainError as refused:
+            text, blocks = render.git_failed(
+                self._service.get(hotfix_id),
+                "merge back",
+                refused.user_message,
+                ActionId.MERGE_BACK,
+            )
+        else:
+            text, blocks = render.merge_back_report(report)
+        self._finish(hotfix, progress, text, blocks)
+
+    # ----------------------------------------------------------------- talking
+
+    def _progress(self, hotfix: HotfixSnapshot, what: str) -> MessageRef | None:
+        try:
+            return self._cards.post_in_thread(hotfix, render.working(hotfix, what))
+        except SlackApiError:
+            return None
+
+    def _finish(
+        self,
+        hotfix: HotfixSnapshot,
+        progress: MessageRef | None,
+        text: str,
+        blocks: Sequence[Block],
+    ) -> None:
+        payload = [b.to_dict() for b in blocks]
+        try:
+            if progress is None:
+                self._cards.post_in_thread(hotfix, text, payload)
+            else:
+                self._cards.replace_in_thread(hotfix, progress, text, payload)
+        except SlackApiError:
+            log.error("%s: could not report in Slack: %s", hotfix.key, text)
+
+    def _say(
+        self, hotfix: HotfixSnapshot, text: str, blocks: Sequence[Block] | None = None
+    ) -> None:
+        try:
+            self._cards.post_in_thread(
+                hotfix, text, [b.to_dict() for b in blocks] if blocks else None
+            )
+        except SlackApiError:
+            log.error("%s: could not report in Slack: %s", hotfix.key, text)

@@ -1,0 +1,142 @@
+"""What the thread says about git: the branch and how to start, failures, merge back."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot import mrkdwn
+from bot.ids import ActionId, BlockId
+from workflows.hotfix_git import MergeBackReport
+from workflows.hotfixes import HotfixSnapshot
+from workflows.naming import Disclosure
+
+
+def _button(label: str, action: ActionId, hotfix: HotfixSnapshot, style: str | None = None):
+    return ButtonElement(text=label, action_id=action, value=str(hotfix.id), style=style)
+
+
+def branch_ready(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
+    """Phase 2 done: the exact commands to start work."""
+    branch = mrkdwn.escape(hotfix.branch or "")
+    text = (
+        f"🌿 *{hotfix.key}*: branch `{branch}` is cut from `{hotfix.base_tag}` and pushed"
+        f"{f' (ships as `{hotfix.version}`)' if hotfix.version else ''}. Start here:\n"
+        f"```git fetch origin && git switch {branch}```\n"
+        "Keep the change minimal: fix only this issue, with a test."
+    )
+    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+
+
+def create_branch_offer(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
+    text = (
+        f"*{hotfix.key}* is approved. Create its branch from `{hotfix.base_tag or '?'}` when ready."
+    )
+    return text, [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(
+            block_id=BlockId.GIT_ACTIONS,
+            elements=[_button("Create branch", ActionId.CREATE_BRANCH, hotfix, "primary")],
+        ),
+    ]
+
+
+def git_failed(
+    hotfix: HotfixSnapshot, what: str, reason: str, retry: ActionId | None
+) -> tuple[str, list[Block]]:
+    """One line: which operation failed and why; a Retry button; the state is unchanged."""
+    text = (
+        f"⚠️ *{hotfix.key}*: {mrkdwn.escape(what)} failed — {mrkdwn.fit(reason, 500)}. "
+        f"Nothing was half-done; {hotfix.key} stays *{hotfix.state.replace('_', ' ')}*."
+    )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
+    if retry is not None:
+        blocks.append(
+            ActionsBlock(
+                block_id=BlockId.GIT_ACTIONS, elements=[_button("Retry", retry, hotfix, "primary")]
+            )
+        )
+    return text, blocks
+
+
+def no_base(hotfix: HotfixSnapshot, pattern: str) -> str:
+    return (
+        f"⚠️ *{hotfix.key}*: no tag on the remote matches `{mrkdwn.escape(pattern)}`, so there "
+        "is no production base yet. Approval cannot produce a branch until one is chosen: "
+        f"`/hotfix base {hotfix.key} <tag>`."
+    )
+
+
+def working(hotfix: HotfixSnapshot, what: str) -> str:
+    return f"⏳ *{hotfix.key}*: {what}…"
+
+
+def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
+    """Per target: merged, already there, or conflicting (with the commands to resolve)."""
+    hotfix = report.hotfix
+    branch = mrkdwn.escape(hotfix.branch or "")
+    lines = [f"✅ merged into `{t}`" for t in report.merged]
+    lines += [f"✅ `{t}` already has the fix" for t in report.already]
+    lines += [f"⏭️ `{t}` does not exist on the remote; skipped" for t in report.missing]
+    blocks: list[Block] = []
+    for target, files in report.conflicts.items():
+        shown = "\n".join(f"• `{mrkdwn.escape(f)}`" for f in files[:20])
+        more = f"\n…and {len(files) - 20} more" if len(files) > 20 else ""
+        lines.append(f"❌ `{target}` conflicts")
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=mrkdwn.plain(
+                        f"*Conflicts merging into `{target}`:*\n{shown}{more}\n"
+                        "Resolve by hand (keep the hotfix's change, keep the target's new work):\n"
+                        f"```git fetch origin\ngit switch {target}\ngit merge --no-ff "
+                        f"origin/{branch}\n# resolve, test\ngit commit\ngit push origin "
+                        f"{target}```",
+                        3000,
+                    )
+                )
+            )
+        )
+    if report.closed:
+        head = f"🔀 *{hotfix.key}* is merged back everywhere; branch `{branch}` is deleted."
+    else:
+        head = f"🔀 *{hotfix.key}*: merge back is waiting for the conflicts below."
+    summary = SectionBlock(text=MarkdownTextObject(text=head + "\n" + "\n".join(lines)))
+    blocks.insert(0, summary)
+    if not report.closed:
+        blocks.append(
+            ActionsBlock(
+                block_id=BlockId.GIT_ACTIONS,
+                elements=[_button("Re-check merge back", ActionId.MERGE_BACK, hotfix, "primary")],
+            )
+        )
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Or `/hotfix merge-back {hotfix.key}`: targets already merged "
+                        "are skipped, so re-running is always safe."
+                    )
+                ]
+            )
+        )
+    return head, blocks
+
+
+def disclosure_warning(hotfix: HotfixSnapshot, hits: list[Disclosure]) -> str:
+    quoted = "\n".join(
+        f"• {h.where}: “{mrkdwn.fit(h.text, 200)}” ({', '.join(h.words)})" for h in hits[:10]
+    )
+    return (
+        f"🔒 *{hotfix.key} is a security fix, but these public messages say what it fixes:*\n"
+        f"{quoted}\n"
+        "Reword them before anything is pushed further (procedure, Security Hotfix Pattern):\n"
+        "BAD: `Fix SQL injection in user search`\n"
+        "GOOD: `Improve input validation in search functionality`"
+    )

@@ -1,0 +1,271 @@
+"""The procedure's git steps for one hotfix: its base, branch, version, tag and merge back.
+
+``workflows.git_repo`` does the git work; this module decides what to do for a hotfix,
+names things (neutrally for security fixes) and records each result through the hotfix
+service, so every step is in the timeline and the card. Every step can be re-run: what is
+already done is found and skipped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from workflows.config import Policy
+from workflows.errors import DomainError
+from workflows.git_repo import (
+    BranchTaken,
+    MergeConflict,
+    Repository,
+    Tag,
+    TagResult,
+    format_tag,
+    next_patch,
+    validate_branch_name,
+)
+from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot
+from workflows.naming import (
+    Disclosure,
+    branch_name,
+    find_disclosures,
+    merge_message,
+    tag_message,
+)
+
+#: While these hold, the base tag may still be chosen (no branch exists yet).
+BASE_STATES = ("awaiting_approval", "approved")
+RELEASE_BRANCHES = "release/*"
+
+
+@dataclass(frozen=True)
+class MergeBackReport:
+    """What one merge-back run found and did, per target branch."""
+
+    hotfix: HotfixSnapshot
+    merged: tuple[str, ...] = ()
+    already: tuple[str, ...] = ()
+    conflicts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    closed: bool = False
+
+
+class HotfixGit:
+    """Git for hotfixes, through one ``Repository`` (the configured remote)."""
+
+    def __init__(self, service: HotfixService, policy: Policy, repository: Repository) -> None:
+        self._service = service
+        self._policy = policy
+        self._repo = repository
+
+    @property
+    def pattern(self) -> str:
+        return self._policy.repository.tag_pattern
+
+    # ----------------------------------------------------------------- the base
+
+    def latest_production_tag(self) -> Tag | None:
+        return self._repo.latest_production_tag(self.pattern)
+
+    def find_base(self, hotfix_id: int) -> HotfixSnapshot:
+        """Record the latest production tag as the hotfix's base (once, if none is chosen)."""
+        hotfix = self._service.get(hotfix_id)
+        if hotfix.base_tag:
+            return hotfix
+        tag = self.latest_production_tag()
+        if tag is None:
+            return self._service.note(
+                hotfix_id, actor=BOT_ACTOR, kind="no_base", detail={"pattern": self.pattern}
+            )
+        return self._set_base(hotfix_id, tag, actor=BOT_ACTOR)
+
+    def choose_base(self, hotfix_id: int, tag_name: str, *, actor: str) -> HotfixSnapshot:
+        """``/hotfix base HF-n v1.2.3``: the requester or a role holder picks the base."""
+        hotfix = self._service.get(hotfix_id)
+        if actor != hotfix.requester_id and not self._service.directory.roles_of(actor):
+            raise DomainError(
+                f"Only the requester of {hotfix.key} or someone with a Hotfix Bot role can "
+                "choose its base."
+            )
+        tags = {t.name: t for t in self._repo.production_tags(self.pattern)}
+        tag = tags.get(tag_name.strip())
+        if tag is None:
+            latest = max(tags.values(), key=lambda t: t.version).name if tags else None
+            hint = f" The latest is {latest}." if latest else ""
+            raise DomainError(
+                f"`{tag_name[:60]}` is not a production tag on the remote (tags matching "
+                f"`{self.pattern}`).{hint}"
+            )
+        return self._set_base(hotfix_id, tag, actor=actor)
+
+    def _set_base(self, hotfix_id: int, tag: Tag, *, actor: str) -> HotfixSnapshot:
+        return self._service.note(
+            hotfix_id,
+            actor=actor,
+            kind="base_chosen",
+            detail={"tag": tag.name, "commit": tag.commit},
+            changes={"base_tag": tag.name, "base_commit": tag.commit},
+            allowed_states=BASE_STATES,
+        )
+
+    # --------------------------------------------------------- branch, version
+
+    def create_branch(self, hotfix_id: int, *, actor: str) -> HotfixSnapshot:
+        """Cut the hotfix branch from its base tag and push it; re-running goes on."""
+        hotfix = self._service.get(hotfix_id)
+        if hotfix.state not in ("approved", "rolled_back"):
+            raise HotfixMovedOn(hotfix.key, hotfix.state)
+        if not hotfix.base_tag:
+            hotfix = self.find_base(hotfix_id)
+        if not hotfix.base_tag:
+            raise DomainError(
+                f"No production tag matches `{self.pattern}`, so {hotfix.key} has no base to "
+                f"branch from. Choose one: `/hotfix base {hotfix.key} <tag>`."
+            )
+        version = hotfix.version or self.reserve_version(hotfix)
+        name = hotfix.branch or self._branch_name(hotfix, version)
+        try:
+            result = self._repo.create_branch(name, at_tag=hotfix.base_tag)
+        except BranchTaken:
+            name = self._repo.free_branch_name(name)
+            result = self._repo.create_branch(name, at_tag=hotfix.base_tag)
+        return self._service.fire(
+            hotfix_id,
+            "branch_created",
+            actor=actor,
+            detail={"branch": name, "commit": result.commit, "base": hotfix.base_tag},
+            changes={"branch": name},
+        )
+
+    def _branch_name(self, hotfix: HotfixSnapshot, version: str) -> str:
+        name = branch_name(
+            self._policy.repository.branch_pattern,
+            hotfix_key=hotfix.key,
+            ticket=hotfix.ticket,
+            title=hotfix.title,
+            security_fix=hotfix.security_fix,
+            version=version.lstrip("v"),
+        )
+        try:
+            return validate_branch_name(name)
+        except ValueError as error:
+            raise DomainError(f"Cannot name the hotfix branch `{name[:80]}`: {error}") from None
+
+    def reserve_version(self, hotfix: HotfixSnapshot) -> str:
+        """The next patch after the base, skipping versions tagged on the remote and versions
+        other open hotfixes hold (``v1.2.4``, then ``v1.2.5`` for the second hotfix)."""
+        if not hotfix.base_tag:
+            raise DomainError(f"{hotfix.key} has no base tag yet.")
+        tags = self._repo.production_tags(self.pattern)
+        base = next((t for t in tags if t.name == hotfix.base_tag), None)
+        if base is None:
+            raise DomainError(f"The base tag {hotfix.base_tag} is no longer on the remote.")
+        taken = {t.name for t in tags}
+
+        def candidates() -> Iterator[str]:
+            version = next_patch(base.version)
+            for _ in range(1000):
+                name = format_tag(self.pattern, version)
+                if name not in taken:
+                    yield name
+                version = next_patch(version)
+
+        return self._service.reserve_version(hotfix.id, candidates())
+
+    # ------------------------------------------------------------------- the tag
+
+    def tag(self, hotfix_id: int, *, expected_commit: str | None = None) -> TagResult:
+        """The annotated release tag on the (reviewed) head of the hotfix branch, pushed."""
+        hotfix = self._service.get(hotfix_id)
+        if not hotfix.branch:
+            raise DomainError(f"{hotfix.key} has no branch yet, so there is nothing to tag.")
+        version = hotfix.version or self.reserve_version(hotfix)
+        message = tag_message(
+            title=hotfix.title,
+            ticket=hotfix.ticket,
+            version=version,
+            security_fix=hotfix.security_fix,
+        )
+        result = self._repo.create_tag(
+            version, hotfix.branch, message, expected_commit=expected_commit
+        )
+        self._service.note(
+            hotfix_id,
+            actor=BOT_ACTOR,
+            kind="tagged",
+            detail={"tag": result.name, "commit": result.commit, "created": result.created},
+        )
+        return result
+
+    # -------------------------------------------------------------- the wording
+
+    def disclosures(self, hotfix_id: int) -> list[Disclosure]:
+        """For a security fix: commits on its branch whose messages name what it fixes."""
+        hotfix = self._service.get(hotfix_id)
+        if not hotfix.security_fix or not hotfix.branch or not hotfix.base_tag:
+            return []
+        commits = self._repo.commits_on_branch(hotfix.branch, hotfix.base_tag)
+        return find_disclosures(
+            ((f"commit {c.sha[:7]}", c.message) for c in commits),
+            self._policy.security.disclosing_words,
+        )
+
+    # ---------------------------------------------------------------- merge back
+
+    def targets(self) -> tuple[list[str], list[str]]:
+        """(branches that must receive the fix and exist, configured ones that do not)."""
+        branches = self._repo.remote_branches()
+        wanted = list(self._policy.repository.merge_back)
+        if self._policy.repository.merge_into_release_branches:
+            wanted += sorted(b for b in branches if fnmatch.fnmatch(b, RELEASE_BRANCHES))
+        present = [b for b in dict.fromkeys(wanted) if b in branches]
+        missing = [b for b in self._policy.repository.merge_back if b not in branches]
+        return present, missing
+
+    def merge_back(self, hotfix_id: int, *, actor: str) -> MergeBackReport:
+        """Merge the fix into every target that lacks it; report conflicts; close when done.
+
+        Safe to re-run, like git-flow's ``finish``: merged targets are skipped.
+        """
+        hotfix = self._service.get(hotfix_id)
+        if hotfix.state != "merging_back":
+            raise HotfixMovedOn(hotfix.key, hotfix.state)
+        if not hotfix.branch:
+            raise DomainError(f"{hotfix.key} has no branch to merge back.")
+        targets, missing = self.targets()
+        merged: list[str] = []
+        already: list[str] = []
+        conflicts: dict[str, tuple[str, ...]] = {}
+        message = merge_message(
+            branch=hotfix.branch,
+            version=hotfix.version,
+            title=hotfix.title,
+            security_fix=hotfix.security_fix,
+        )
+        for target in targets:
+            check = self._repo.merge_check(hotfix.branch, target)
+            if check.already_merged:
+                already.append(target)
+            elif check.conflicts:
+                conflicts[target] = check.conflicts
+            elif self._policy.repository.merge_strategy == "direct":
+                try:
+                    result = self._repo.merge(hotfix.branch, target, message)
+                except MergeConflict as conflict:  # the target moved between check and merge
+                    conflicts[target] = tuple(conflict.files)
+                    continue
+                (merged if result.merged else already).append(target)
+            else:
+                raise DomainError(
+                    "merge_strategy `pull_request` needs the GitHub integration, which is "
+                    "not available yet; set `repository.merge_strategy: direct`."
+                )
+        detail = {"merged": merged, "already": already, "conflicts": conflicts, "missing": missing}
+        if conflicts:
+            hotfix = self._service.note(
+                hotfix_id, actor=actor, kind="merge_back_blocked", detail=detail
+            )
+            return MergeBackReport(hotfix, tuple(merged), tuple(already), conflicts, tuple(missing))
+        self._repo.delete_branch(hotfix.branch)
+        hotfix = self._service.fire(hotfix_id, "merged_back", actor=actor, detail=detail)
+        return MergeBackReport(hotfix, tuple(merged), tuple(already), {}, tuple(missing), True)
