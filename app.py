@@ -19,6 +19,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -265,10 +266,48 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+def _verify_slack_tokens(settings: Settings) -> None:
+    """Ask Slack whether the tokens work before serving, so a typo is caught at start.
+
+    A refused token ends the start with exit code 2; Slack being unreachable only warns.
+    """
+    client = slack_client(settings)
+    checks = [("SLACK_BOT_TOKEN", lambda: client.auth_test())]
+    if settings.slack_app_token is not None:
+        app_token = settings.slack_app_token.get_secret_value()
+        checks.append(
+            ("SLACK_APP_TOKEN", lambda: client.apps_connections_open(app_token=app_token))
+        )
+    for variable, check in checks:
+        try:
+            check()
+        except SlackApiError as error:
+            code = str(error.response.get("error", "unknown_error"))
+            if code in REFUSED_TOKEN or code == "not_allowed_token_type":
+                print(
+                    f"Hotfix Bot cannot start: Slack refused {variable} ({code}). Copy it "
+                    "again from your Slack app's settings (see README, Install).",
+                    file=sys.stderr,
+                )
+                raise SystemExit(EXIT_CONFIG) from None
+            log.warning("Slack answered %s while checking %s; starting anyway", code, variable)
+        except (SlackClientError, OSError) as error:
+            log.warning(
+                "could not reach Slack at %s to check %s (%s); starting anyway",
+                settings.slack_api_url,
+                variable,
+                type(error).__name__,
+            )
+
+
 def cmd_serve(_: argparse.Namespace) -> int:
     settings, policy = _load(need_slack=True)
     _configure_logging(settings.log_level)
     _migrate(settings)
+    _verify_slack_tokens(settings)
     if settings.slack_app_token is not None:
         return _serve_socket_mode(settings, policy)
     return _serve_http(settings, policy)

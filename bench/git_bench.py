@@ -59,10 +59,12 @@ class Timing:
 
     @property
     def median_ms(self) -> float:
+        """The median, in milliseconds."""
         return statistics.median(self.samples) * 1000
 
     @property
     def p95_ms(self) -> float:
+        """The 95th percentile (nearest rank), in milliseconds."""
         ordered = sorted(self.samples)
         return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
 
@@ -172,6 +174,7 @@ def git_descendants() -> int:
 
 
 def timed(timing: Timing, call: Callable[[], object], runs: int) -> None:
+    """Call ``call`` ``runs`` times, adding each wall-clock time to ``timing``."""
     for _ in range(runs):
         started = time.perf_counter()
         call()

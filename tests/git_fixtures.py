@@ -158,6 +158,7 @@ class Origin:
         hook.chmod(0o755)
 
     def next_time(self) -> int:
+        """A commit time one minute after the previous one (commits stay in order)."""
         self.clock[0] += 60
         return self.clock[0]
 
@@ -259,6 +260,7 @@ class FastImport:
         self.parts.append(f"reset refs/tags/{name}\nfrom :{mark}\n".encode())
 
     def stream(self) -> bytes:
+        """The whole stream, ended with ``done``."""
         return b"".join(self.parts) + b"done\n"
 
 

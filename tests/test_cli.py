@@ -162,3 +162,37 @@ def test_python_app_py_serves_a_signed_hotfix_start(served: tuple[str, FakeSlack
         b"command=/hotfix&text=help", "application/x-www-form-urlencoded", secret="wrong"
     )
     assert forged.status == 401
+
+
+def test_a_token_slack_refuses_stops_the_start_with_a_clear_message(
+    tmp_path: Path, origin: Origin
+) -> None:
+    with FakeSlack(token=BOT_TOKEN) as fake:
+        write_policy(tmp_path, origin)
+        result = run(
+            [sys.executable, str(ROOT / "app.py")],
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-a-typo",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake.api_url,
+            PORT=str(free_port()),
+        )
+    assert result.returncode == 2, result.stderr
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in result.stderr
+    assert "xoxb-a-typo" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_wrong_app_token_is_named_too(tmp_path: Path, origin: Origin) -> None:
+    with FakeSlack(token=BOT_TOKEN, app_token="xapp-the-right-one") as fake:
+        write_policy(tmp_path, origin)
+        result = run(
+            [sys.executable, str(ROOT / "app.py")],
+            tmp_path,
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_APP_TOKEN="xapp-a-typo",
+            SLACK_API_URL=fake.api_url,
+            PORT=str(free_port()),
+        )
+    assert result.returncode == 2, result.stderr
+    assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in result.stderr
+    assert "xapp-a-typo" not in result.stderr

@@ -562,6 +562,41 @@ def test_a_protected_branch_gives_a_clear_reason(repository: Repository, origin:
     assert repository.merge("hotfix/SEC-123", "develop", "Merge hotfix").merged
 
 
+def test_a_refused_tag_push_is_not_remembered_as_done(
+    repository: Repository, origin: Origin
+) -> None:
+    head = hotfix_branch(repository, origin)
+    hook = origin.path / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'tags are locked during the freeze' >&2\nexit 1\n")
+    hook.chmod(0o755)
+
+    with pytest.raises(GitOperationFailed) as refused:
+        repository.create_tag("v1.2.4", "hotfix/SEC-123", "Hotfix")
+    assert refused.value.reason == "remote rejected: tags are locked during the freeze"
+
+    hook.unlink()
+    # The tag object made locally before the refused push must not count as "already there".
+    result = repository.create_tag("v1.2.4", "hotfix/SEC-123", "Hotfix")
+    assert (result.commit, result.created) == (head, True)
+    assert origin.tag_commit("v1.2.4") == head
+
+    # Nor does a tag someone deleted on the remote since the last fetch.
+    origin.git("tag", "-d", "v1.2.4")
+    assert repository.create_tag("v1.2.4", "hotfix/SEC-123", "Hotfix").created is True
+
+
+def test_gitpython_log_records_are_redacted(
+    repository: Repository, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("git.remote").warning(
+        "Error lines received while pushing: %s",
+        "error: failed to push some refs to 'https://bot:gh-t0ken-123@example.com/a.git'",
+    )
+    assert "gh-t0ken-123" not in caplog.text
+    assert "https://***@example.com/a.git" in caplog.text
+
+
 def test_push_failure_reasons() -> None:
     reason = git_repo._push_reason
     assert reason(["[rejected] (non-fast-forward)"], [], "", 60, timed_out=False) == (
@@ -637,9 +672,11 @@ def test_no_git_process_outlives_hundreds_of_operations(
     for number in range(50):  # 200 operations, each several git calls
         repository.latest_production_tag()
         repository.remote_branches("hotfix/")
+        repository.branch_head("hotfix/SEC-123")
         repository.create_branch(f"hotfix/leak-{number}", "v1.2.3")
-        repository.merge_check(f"hotfix/leak-{number}", "develop")
     assert len(origin.branches()) == 54
+    repository.merge_check("hotfix/SEC-123", "develop")
+    repository.merge("hotfix/SEC-123", "develop", "Merge hotfix")
 
     assert git_children() == []
 

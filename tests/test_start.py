@@ -10,10 +10,11 @@ from tests.conftest import CTO, EM, INCIDENT_CHANNEL, REQUESTER, RunningBot
 
 
 def start(bot: RunningBot, text: str = "SEC-123 critical Login accepts empty tokens") -> dict:
-    """Type the command and return the modal the bot opened."""
+    """Type the command and return the modal the bot opened for it."""
+    before = len(bot.fake.views())
     response = bot.slack.slash(f"start {text}", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL)
     assert response.status == 200
-    return bot.fake.wait_for(lambda: bot.fake.views() and bot.fake.last_view())
+    return bot.fake.wait_for(lambda: bot.fake.views()[before:])[0]
 
 
 def text_of(blocks: list[dict]) -> str:

@@ -638,8 +638,14 @@ class Repository:
                     session.push(
                         [(f"refs/tags/{tag}", f"refs/tags/{tag}")], leases={f"refs/tags/{tag}": ""}
                     )
-                except _PushRejected as rejected:
-                    if attempt == 1 and rejected.kind in {"stale", "exists", "non-fast-forward"}:
+                except GitOperationFailed as failed:
+                    # The local tag only stands for the remote's; it must not outlive a failure.
+                    session.run("update-ref", "-d", f"refs/tags/{tag}", ok=(0, 1))
+                    if (
+                        attempt == 1
+                        and isinstance(failed, _PushRejected)
+                        and failed.kind in {"stale", "exists", "non-fast-forward"}
+                    ):
                         continue  # someone pushed that tag meanwhile: look again
                     raise
                 return TagResult(tag, target, True)
@@ -755,7 +761,11 @@ class Repository:
         if self.path.exists():  # half-made by a crashed process: start over
             _remove_tree(self.path)
         try:
-            with git.Repo.init(staging, bare=True) as repo:
+            staging.mkdir(parents=True)
+            git.Git(staging).execute(
+                ["git", "init", "--quiet", "--bare"], kill_after_timeout=self.timeout
+            )
+            with git.Repo(staging) as repo:
                 self._configure(repo)
             staging.rename(self.path)
         except (OSError, GitCommandError) as exc:
@@ -813,8 +823,17 @@ class _Session:
         return self.run(*args)[1]
 
     def fetch(self) -> None:
+        # --prune alone never prunes tags: without --prune-tags a tag deleted on the remote, or
+        # made here for a push that was refused, would stay and pass for "already tagged".
         self.run(
-            "fetch", "--quiet", "--prune", "--tags", "--force", "--no-write-fetch-head", _REMOTE
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--prune-tags",
+            "--tags",
+            "--force",
+            "--no-write-fetch-head",
+            _REMOTE,
         )
         # fetch writes every new ref as its own file; with thousands of tags, reading them all
         # back dominates each later git call. Pack them on the first fetch of this process and
