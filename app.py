@@ -44,6 +44,7 @@ from workflows.config import (
     settings_problems,
 )
 from workflows.git_repo import Repository
+from workflows.github_client import GitHubRepository
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixService, system_clock
 from workflows.lifecycle import mermaid
@@ -121,6 +122,17 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
+def github_repository(settings: Settings, policy: Policy) -> GitHubRepository | None:
+    """The GitHub repository, when both ``repository.github`` and ``GITHUB_TOKEN`` are set."""
+    if not policy.repository.github or settings.github_token is None:
+        return None
+    return GitHubRepository(
+        settings.github_api_url,
+        settings.github_token.get_secret_value(),
+        policy.repository.github,
+    )
+
+
 def create_app(
     settings: Settings, policy: Policy | None = None, *, migrate_schema: bool = True
 ) -> HotfixBot:
@@ -153,7 +165,10 @@ def create_app(
         request_verification_enabled=settings.slack_app_token is None,
     )
     repository = Repository(policy.repository.remote, policy.data_dir)
-    git = GitFlow(HotfixGit(hotfixes, policy, repository), hotfixes, cards, policy, background)
+    github = github_repository(settings, policy)
+    git = GitFlow(
+        HotfixGit(hotfixes, policy, repository, github), hotfixes, cards, policy, background
+    )
     services = BotServices(hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock)
     bot.register(bolt, services)
     return HotfixBot(

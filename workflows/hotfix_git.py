@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workflows.config import Policy
 from workflows.errors import DomainError
@@ -24,6 +24,7 @@ from workflows.git_repo import (
     next_patch,
     validate_branch_name,
 )
+from workflows.github_client import GitHubRepository
 from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot
 from workflows.naming import (
     Disclosure,
@@ -47,16 +48,24 @@ class MergeBackReport:
     already: tuple[str, ...] = ()
     conflicts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+    pull_requests: dict[str, str] = field(default_factory=dict)  # target → PR link
     closed: bool = False
 
 
 class HotfixGit:
     """Git for hotfixes, through one ``Repository`` (the configured remote)."""
 
-    def __init__(self, service: HotfixService, policy: Policy, repository: Repository) -> None:
+    def __init__(
+        self,
+        service: HotfixService,
+        policy: Policy,
+        repository: Repository,
+        github: GitHubRepository | None = None,
+    ) -> None:
         self._service = service
         self._policy = policy
         self._repo = repository
+        self._github = github
 
     @property
     def pattern(self) -> str:
@@ -225,17 +234,26 @@ class HotfixGit:
     def merge_back(self, hotfix_id: int, *, actor: str) -> MergeBackReport:
         """Merge the fix into every target that lacks it; report conflicts; close when done.
 
-        Safe to re-run, like git-flow's ``finish``: merged targets are skipped.
+        ``direct`` merges and pushes; ``pull_request`` opens (or finds) one PR per target and
+        the fix counts as merged once git sees it on the target. Safe to re-run, like
+        git-flow's ``finish``: targets that have the fix are skipped.
         """
         hotfix = self._service.get(hotfix_id)
         if hotfix.state != "merging_back":
             raise HotfixMovedOn(hotfix.key, hotfix.state)
         if not hotfix.branch:
             raise DomainError(f"{hotfix.key} has no branch to merge back.")
+        by_pull_request = self._policy.repository.merge_strategy == "pull_request"
+        if by_pull_request and self._github is None:
+            raise DomainError(
+                "`repository.merge_strategy` is `pull_request`, but GitHub is not configured: "
+                "set `repository.github` and `GITHUB_TOKEN`, or use `merge_strategy: direct`."
+            )
         targets, missing = self.targets()
         merged: list[str] = []
         already: list[str] = []
         conflicts: dict[str, tuple[str, ...]] = {}
+        pulls: dict[str, str] = {}
         message = merge_message(
             branch=hotfix.branch,
             version=hotfix.version,
@@ -246,26 +264,45 @@ class HotfixGit:
             check = self._repo.merge_check(hotfix.branch, target)
             if check.already_merged:
                 already.append(target)
-            elif check.conflicts:
+                continue
+            if check.conflicts:
                 conflicts[target] = check.conflicts
-            elif self._policy.repository.merge_strategy == "direct":
+            if by_pull_request:
+                pulls[target] = self._pull_request(hotfix, target, message)
+            elif not check.conflicts:
                 try:
                     result = self._repo.merge(hotfix.branch, target, message)
                 except MergeConflict as conflict:  # the target moved between check and merge
                     conflicts[target] = tuple(conflict.files)
                     continue
                 (merged if result.merged else already).append(target)
-            else:
-                raise DomainError(
-                    "merge_strategy `pull_request` needs the GitHub integration, which is "
-                    "not available yet; set `repository.merge_strategy: direct`."
-                )
-        detail = {"merged": merged, "already": already, "conflicts": conflicts, "missing": missing}
-        if conflicts:
+        detail = {
+            "merged": merged,
+            "already": already,
+            "conflicts": conflicts,
+            "missing": missing,
+            "pull_requests": pulls,
+        }
+        report = MergeBackReport(
+            hotfix, tuple(merged), tuple(already), conflicts, tuple(missing), pulls
+        )
+        if conflicts or pulls:
             hotfix = self._service.note(
-                hotfix_id, actor=actor, kind="merge_back_blocked", detail=detail
+                hotfix_id, actor=actor, kind="merge_back_waiting", detail=detail
             )
-            return MergeBackReport(hotfix, tuple(merged), tuple(already), conflicts, tuple(missing))
+            return replace(report, hotfix=hotfix)
         self._repo.delete_branch(hotfix.branch)
         hotfix = self._service.fire(hotfix_id, "merged_back", actor=actor, detail=detail)
-        return MergeBackReport(hotfix, tuple(merged), tuple(already), {}, tuple(missing), True)
+        return replace(report, hotfix=hotfix, closed=True)
+
+    def _pull_request(self, hotfix: HotfixSnapshot, target: str, title: str) -> str:
+        assert self._github is not None
+        body = (
+            f"Merging the {hotfix.version or 'hotfix'} hotfix back into `{target}` "
+            f"(procedure Phase 6), so the next release keeps the fix.\n\n"
+            f"Opened by Hotfix Bot for {hotfix.key}."
+        )
+        pull, _created = self._github.open_pull(
+            head_branch=hotfix.branch or "", base=target, title=title, body=body
+        )
+        return pull.url

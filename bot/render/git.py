@@ -84,6 +84,10 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
     lines = [f"✅ merged into `{t}`" for t in report.merged]
     lines += [f"✅ `{t}` already has the fix" for t in report.already]
     lines += [f"⏭️ `{t}` does not exist on the remote; skipped" for t in report.missing]
+    lines += [
+        f"🔃 `{t}`: pull request <{url}|opened> — merge it, then re-check"
+        for t, url in report.pull_requests.items()
+    ]
     blocks: list[Block] = []
     for target, files in report.conflicts.items():
         shown = "\n".join(f"• `{mrkdwn.escape(f)}`" for f in files[:20])
@@ -106,7 +110,8 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
     if report.closed:
         head = f"🔀 *{hotfix.key}* is merged back everywhere; branch `{branch}` is deleted."
     else:
-        head = f"🔀 *{hotfix.key}*: merge back is waiting for the conflicts below."
+        waiting = "the conflicts below" if report.conflicts else "its pull requests to be merged"
+        head = f"🔀 *{hotfix.key}*: merge back is waiting for {waiting}."
     summary = SectionBlock(text=MarkdownTextObject(text=head + "\n" + "\n".join(lines)))
     blocks.insert(0, summary)
     if not report.closed:
