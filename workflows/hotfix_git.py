@@ -267,7 +267,9 @@ class HotfixGit:
                 continue
             if check.conflicts:
                 conflicts[target] = check.conflicts
-            if by_pull_request:
+            if by_pull_request or (check.conflicts and self._github is not None):
+                # A conflicting target gets a PR in either strategy: it is where the
+                # resolution is reviewed.
                 pulls[target] = self._pull_request(hotfix, target, message)
             elif not check.conflicts:
                 try:
