@@ -20,8 +20,9 @@ from storage.db import DatabaseUnavailable
 from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed
+from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import HotfixGit
-from workflows.hotfixes import HotfixService, HotfixSnapshot, MessageRef
+from workflows.hotfixes import HotfixMovedOn, HotfixService, HotfixSnapshot, MessageRef
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,18 @@ class GitFlow:
             self._cards.post_in_thread(hotfix, text, [b.to_dict() for b in blocks])
 
     def create_branch(self, hotfix_id: int, actor: str) -> None:
+        self._expect(hotfix_id, ("approved", "rolled_back"))
         self._later(lambda: self._create_branch(hotfix_id, actor), f"branch of HF-{hotfix_id}")
 
     def merge_back(self, hotfix_id: int, actor: str) -> None:
+        self._expect(hotfix_id, ("merging_back",))
         self._later(lambda: self._merge_back(hotfix_id, actor), f"merge back of HF-{hotfix_id}")
+
+    def _expect(self, hotfix_id: int, states: tuple[str, ...]) -> None:
+        """Refuse at once (privately) what the hotfix's state no longer allows."""
+        hotfix = self._service.get(hotfix_id)
+        if hotfix.state not in states:
+            raise HotfixMovedOn(hotfix.key, hotfix.state)
 
     # ------------------------------------------------------------------- steps
 
@@ -125,13 +134,13 @@ class GitFlow:
 
     def _merge_back(self, hotfix_id: int, actor: str) -> None:
         hotfix = self._service.get(hotfix_id)
-        progress = self._progress(hotfix, "merging back into " + ", ".join(self.git.targets()[0]))
-        hits = self.git.disclosures(hotfix_id) if hotfix.security_fix else []
-        if hits:
-            self._say(hotfix, render.disclosure_warning(hotfix, hits))
+        progress = self._progress(hotfix, "merging the fix back into its target branches")
         try:
+            hits = self.git.disclosures(hotfix_id) if hotfix.security_fix else []
+            if hits:
+                self._say(hotfix, render.disclosure_warning(hotfix, hits))
             report = self.git.merge_back(hotfix_id, actor=actor)
-        except GitOperationFailed as failure:
+        except (GitOperationFailed, GitHubFailed) as failure:
             text, blocks = render.git_failed(
                 self._service.get(hotfix_id),
                 failure.operation,

@@ -316,3 +316,11 @@ def test_a_security_fix_says_nothing_in_public(running_bot: RunningBot, origin: 
     assert "GOOD: `Improve input validation in search functionality`" in warning["text"]
     bot.fake.wait_for(lambda: in_thread(bot, "🔀 *HF-1* is merged back"), timeout=15)
     assert origin.message(origin.head("main")).strip() == "Merge hotfix hotfix/SEC-77 (v1.2.4)"
+
+
+def test_merge_back_before_its_phase_is_refused_privately(running_bot: RunningBot) -> None:
+    bot = running_bot
+    approve_all(bot)
+    answer = reply(bot, "merge-back HF-1")
+    assert answer["text"] == "⚠️ HF-1 is now *Fixing*, so that no longer applies."
+    assert not in_thread(bot, "⏳ *HF-1*: merging")
