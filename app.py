@@ -43,7 +43,7 @@ from workflows.config import (
     load_settings,
     settings_problems,
 )
-from workflows.git_repo import Repository
+from workflows.git_repo import Repository, redact
 from workflows.github_client import GitHubRepository
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixService, system_clock
@@ -72,12 +72,19 @@ class HotfixBot:
     services: BotServices
     timers: Timers
     background: ThreadPoolExecutor
+    git_work: ThreadPoolExecutor
 
     def __post_init__(self) -> None:
         self._slack = SlackRequestHandler(self.bolt, path=EVENTS_PATH)
 
     def wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """``POST /slack/events`` to Bolt, ``GET /healthz`` to the database check, else 404."""
+        if environ.get("PATH_INFO", "") == EVENTS_PATH:
+            return self._slack(environ, start_response)
+        return self.health(environ, start_response)
+
+    def health(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Only ``GET /healthz``: what Socket Mode serves (it has no signed HTTP endpoint)."""
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             healthy = database_reachable(self.engine)
@@ -92,8 +99,6 @@ class HotfixBot:
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
-        if path == EVENTS_PATH:
-            return self._slack(environ, start_response)
         body = b"Not Found"
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [body]
@@ -103,8 +108,10 @@ class HotfixBot:
         self.timers.start()
 
     def close(self) -> None:
-        self.background.shutdown(wait=True)
+        # Timers first: a job finishing now may still hand work to the executors.
         self.timers.shutdown()
+        self.background.shutdown(wait=True)
+        self.git_work.shutdown(wait=True)
         self.engine.dispose()
 
 
@@ -166,8 +173,11 @@ def create_app(
     )
     repository = Repository(policy.repository.remote, policy.data_dir)
     github = github_repository(settings, policy)
+    # Git steps queue on one repository lock and may take minutes (a first clone): they get
+    # their own worker so Slack updates never wait behind them.
+    git_work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotfix-git")
     git = GitFlow(
-        HotfixGit(hotfixes, policy, repository, github), hotfixes, cards, policy, background
+        HotfixGit(hotfixes, policy, repository, github), hotfixes, cards, policy, git_work
     )
     services = BotServices(hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock)
     bot.register(bolt, services)
@@ -179,6 +189,7 @@ def create_app(
         services=services,
         timers=timers,
         background=background,
+        git_work=git_work,
     )
 
 
@@ -196,7 +207,10 @@ def in_background(
             )
 
     def submit(hotfix_id: int) -> None:
-        executor.submit(run, hotfix_id)
+        try:
+            executor.submit(run, hotfix_id)
+        except RuntimeError:  # shutting down: the next start re-renders from the database
+            log.info("HF-%s: not refreshed, the bot is stopping", hotfix_id)
 
     return submit
 
@@ -261,7 +275,7 @@ def cmd_check_config(_: argparse.Namespace) -> int:
     settings, policy = _load(need_slack=True)
     mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.port}"
     print(f"{settings.hotfix_config}: OK")
-    print(f"  repository: {policy.repository.remote}")
+    print(f"  repository: {redact(policy.repository.remote)}")
     for severity in ("critical", "high"):
         roles = ", ".join(role_title(r) for r in policy.required_roles(severity))
         print(f"  {severity} needs: {roles}")
@@ -374,7 +388,9 @@ def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
             log.debug(format, *args)
 
     # Socket Mode needs no public URL; /healthz is still served for the orchestrator.
-    health = make_server("0.0.0.0", settings.port, hotfix_bot.wsgi, handler_class=QuietHandler)
+    # Only the health check: Socket Mode does no signature check, so /slack/events must not
+    # be reachable over HTTP at all.
+    health = make_server("0.0.0.0", settings.port, hotfix_bot.health, handler_class=QuietHandler)
     threading.Thread(target=health.serve_forever, daemon=True, name="healthz").start()
     assert settings.slack_app_token is not None
     handler = SocketModeHandler(hotfix_bot.bolt, settings.slack_app_token.get_secret_value())

@@ -8,6 +8,7 @@ publishing is idempotent and a failed attempt is simply repeated until Slack agr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -193,6 +194,10 @@ class CardPublisher:
         """A message under the card (approved, escalation, git progress…); raises
         ``SlackApiError`` (after logging it) if Slack refuses."""
         card = hotfix.messages.get(MessagePurpose.CARD)
+        if card is None:
+            # The card may be being posted right now: wait for that, then read where it is.
+            with self._lock(hotfix.id):
+                card = self._service.get(hotfix.id).messages.get(MessagePurpose.CARD)
         try:
             response = self._client.chat_postMessage(
                 channel=card.channel_id if card else hotfix.channel_id,
@@ -205,6 +210,12 @@ class CardPublisher:
             log.warning("%s: notice not posted (%s): %s", hotfix.key, slack_error_code(exc), text)
             raise
         return MessageRef(response["channel"], response["ts"])
+
+    def say(self, hotfix: HotfixSnapshot, text: str) -> None:
+        """A notice under the card that must not undo what was already recorded: if Slack
+        refuses, it is logged and the card (re-rendered on every change) still tells."""
+        with contextlib.suppress(SlackApiError):
+            self.post_in_thread(hotfix, text)
 
     def replace_in_thread(
         self, hotfix: HotfixSnapshot, ref: MessageRef, text: str, blocks: list[dict] | None = None

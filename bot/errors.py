@@ -18,6 +18,8 @@ from bot.card import slack_error_code
 from bot.render.notices import error_blocks
 from storage.db import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from workflows.errors import DomainError
+from workflows.git_repo import GitOperationFailed
+from workflows.github_client import GitHubFailed
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,9 @@ def user_message(error: Exception) -> str:
     """What the person who caused ``error`` reads; unexpected errors get a reference id."""
     if isinstance(error, DomainError):
         return error.user_message
+    if isinstance(error, (GitOperationFailed, GitHubFailed)):
+        log.warning("%s", error)
+        return f"{error.operation} failed: {error.reason}. Nothing was changed; try again."
     if isinstance(error, DatabaseUnavailable):
         log.warning("database unavailable: %s", error)
         return UNAVAILABLE_MESSAGE

@@ -77,86 +77,87 @@ class GitFlow:
             self.create_branch(hotfix_id, actor)
         else:
             text, blocks = render.create_branch_offer(hotfix)
-            self._cards.post_in_thread(hotfix, text, [b.to_dict() for b in blocks])
+            self._say(hotfix, text, blocks)
 
     def create_branch(self, hotfix_id: int, actor: str) -> None:
-        self._expect(hotfix_id, ("approved", "rolled_back"))
+        self._expect(hotfix_id, ("approved", "rolled_back"), actor)
         self._later(lambda: self._create_branch(hotfix_id, actor), f"branch of HF-{hotfix_id}")
 
     def merge_back(self, hotfix_id: int, actor: str) -> None:
-        self._expect(hotfix_id, ("merging_back",))
+        self._expect(hotfix_id, ("merging_back",), actor)
         self._later(lambda: self._merge_back(hotfix_id, actor), f"merge back of HF-{hotfix_id}")
 
-    def _expect(self, hotfix_id: int, states: tuple[str, ...]) -> None:
-        """Refuse at once (privately) what the hotfix's state no longer allows."""
+    def _expect(self, hotfix_id: int, states: tuple[str, ...], actor: str) -> None:
+        """Refuse at once (privately) who may not, or what the hotfix's state no longer allows."""
         hotfix = self._service.get(hotfix_id)
+        self.may_run(hotfix, actor)
         if hotfix.state not in states:
             raise HotfixMovedOn(hotfix.key, hotfix.state)
 
     # ------------------------------------------------------------------- steps
 
-    def _find_base(self, hotfix_id: int) -> None:
+    def _step(
+        self,
+        hotfix: HotfixSnapshot,
+        what: str,
+        retry: ActionId | None,
+        work: Callable[[], tuple[str, Sequence[Block]] | None],
+        *,
+        show_progress: bool = True,
+    ) -> None:
+        """Run one git step: progress first, then its result or one line saying why not.
+
+        Whatever goes wrong ends in the thread (with Retry where it makes sense), built from
+        what is already known, so even a database outage cannot leave "⏳" behind.
+        """
+        progress = self._progress(hotfix, what) if show_progress else None
+        outcome: tuple[str, Sequence[Block]] | None
         try:
-            hotfix = self.git.find_base(hotfix_id)
-        except GitOperationFailed as failure:
-            hotfix = self._service.get(hotfix_id)
-            text, blocks = render.git_failed(
-                hotfix, "reading the production tags", failure.reason, None
+            outcome = work()
+        except (GitOperationFailed, GitHubFailed) as failure:
+            outcome = render.git_failed(hotfix, failure.operation, failure.reason, retry)
+        except DomainError as refused:
+            outcome = render.git_failed(hotfix, what, refused.user_message, retry)
+        except DatabaseUnavailable:
+            outcome = render.git_failed(hotfix, what, "the bot's database is unavailable", retry)
+        except Exception:  # the thread must hear about it; the log keeps the trace
+            log.exception("%s: %s failed unexpectedly", hotfix.key, what)
+            outcome = render.git_failed(
+                hotfix, what, "an unexpected error (the bot's log has the details)", retry
             )
-            self._say(hotfix, text, blocks)
-            return
-        if not hotfix.base_tag:
-            self._say(hotfix, render.no_base(hotfix, self.git.pattern))
+        if outcome is not None:
+            self._finish(hotfix, progress, *outcome)
+
+    def _find_base(self, hotfix_id: int) -> None:
+        hotfix = self._service.get(hotfix_id)
+
+        def work() -> tuple[str, Sequence[Block]] | None:
+            found = self.git.find_base(hotfix_id)
+            if found.base_tag:
+                return None
+            return render.no_base(found, self.git.pattern), []
+
+        self._step(hotfix, "reading the production tags", None, work, show_progress=False)
 
     def _create_branch(self, hotfix_id: int, actor: str) -> None:
         hotfix = self._service.get(hotfix_id)
-        progress = self._progress(hotfix, f"cutting the hotfix branch from {hotfix.base_tag}")
-        try:
-            hotfix = self.git.create_branch(hotfix_id, actor=actor)
-        except GitOperationFailed as failure:
-            text, blocks = render.git_failed(
-                self._service.get(hotfix_id),
-                failure.operation,
-                failure.reason,
-                ActionId.CREATE_BRANCH,
-            )
-        except (DomainError, DatabaseUnavailable) as refused:
-            message = getattr(refused, "user_message", str(refused))
-            text, blocks = render.git_failed(
-                self._service.get(hotfix_id),
-                "creating the branch",
-                message,
-                ActionId.CREATE_BRANCH,
-            )
-        else:
-            text, blocks = render.branch_ready(hotfix)
-        self._finish(hotfix, progress, text, blocks)
+        self._step(
+            hotfix,
+            f"cutting the hotfix branch from {hotfix.base_tag or 'the production tag'}",
+            ActionId.CREATE_BRANCH,
+            lambda: render.branch_ready(self.git.create_branch(hotfix_id, actor=actor)),
+        )
 
     def _merge_back(self, hotfix_id: int, actor: str) -> None:
         hotfix = self._service.get(hotfix_id)
-        progress = self._progress(hotfix, "merging the fix back into its target branches")
-        try:
+
+        def work() -> tuple[str, Sequence[Block]]:
             hits = self.git.disclosures(hotfix_id) if hotfix.security_fix else []
             if hits:
                 self._say(hotfix, render.disclosure_warning(hotfix, hits))
-            report = self.git.merge_back(hotfix_id, actor=actor)
-        except (GitOperationFailed, GitHubFailed) as failure:
-            text, blocks = render.git_failed(
-                self._service.get(hotfix_id),
-                failure.operation,
-                failure.reason,
-                ActionId.MERGE_BACK,
-            )
-        except DomainError as refused:
-            text, blocks = render.git_failed(
-                self._service.get(hotfix_id),
-                "merge back",
-                refused.user_message,
-                ActionId.MERGE_BACK,
-            )
-        else:
-            text, blocks = render.merge_back_report(report)
-        self._finish(hotfix, progress, text, blocks)
+            return render.merge_back_report(self.git.merge_back(hotfix_id, actor=actor))
+
+        self._step(hotfix, "merging the fix back", ActionId.MERGE_BACK, work)
 
     # ----------------------------------------------------------------- talking
 
@@ -173,7 +174,7 @@ class GitFlow:
         text: str,
         blocks: Sequence[Block],
     ) -> None:
-        payload = [b.to_dict() for b in blocks]
+        payload = [b.to_dict() for b in blocks] or None
         try:
             if progress is None:
                 self._cards.post_in_thread(hotfix, text, payload)

@@ -295,9 +295,11 @@ def test_override_opens_a_medium_as_a_hotfix_with_its_reason_on_the_card(
         EM,
         reason,
     )
+    bot.fake.wait_for(lambda: len(bot.rows(Event)) == 3)  # the base is looked up meanwhile
     assert [(e.kind, e.from_state, e.to_state) for e in bot.rows(Event)] == [
         ("assess", None, "declined"),
         ("override", "declined", "awaiting_approval"),
+        ("base_chosen", "awaiting_approval", "awaiting_approval"),
     ]
 
 

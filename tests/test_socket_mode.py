@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -167,6 +168,18 @@ def test_healthz_is_served_on_port(bot: SocketBot) -> None:
     with urllib.request.urlopen(f"{bot.base_url}/healthz", timeout=5) as response:
         assert response.status == 200
         assert json.load(response) == {"status": "ok", "database": "ok"}
+
+
+def test_the_http_port_takes_no_slack_requests(bot: SocketBot) -> None:
+    """Socket Mode checks no signatures, so a forged POST must find nothing to talk to."""
+    request = urllib.request.Request(
+        f"{bot.base_url}/slack/events",
+        data=b"command=/hotfix&text=help&user_id=U0CTO",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 404
 
 
 def test_it_reconnects_when_slack_refreshes_the_connection(bot: SocketBot) -> None:

@@ -78,7 +78,45 @@ def _labels_array_form(spec: dict[str, Any]) -> None:
         schema["oneOf"].append(bare)
 
 
-PATCHES = (_labels_array_form,)
+def _walk(node: Any) -> Iterator[Any]:
+    """Yield ``node`` and every dict and list inside it."""
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        yield from _walk(child)
+
+
+_NULL_ALTERNATIVE = {"type": "object", "nullable": True, "enum": [None]}
+
+
+def _nullable_composites(spec: dict[str, Any]) -> None:
+    """Let ``{"nullable": true, "oneOf": [...]}`` (no ``type``) accept ``null``, as intended.
+
+    OpenAPI 3.0.3 says ``nullable`` only has an effect next to ``type``, so a strict validator
+    (openapi-core) rejects ``null`` there, although GitHub sends it (a commit's ``author`` is
+    ``null`` when its email belongs to no account). An explicit null alternative restores the
+    meaning without loosening anything else.
+    """
+    for node in _walk(spec):
+        if not isinstance(node, dict) or node.get("nullable") is not True or "type" in node:
+            continue
+        for keyword in ("oneOf", "anyOf"):
+            if keyword in node and _NULL_ALTERNATIVE not in node[keyword]:
+                node[keyword].append(dict(_NULL_ALTERNATIVE))
+
+
+def _simple_pull_label_description(spec: dict[str, Any]) -> None:
+    """A label's ``description`` in a listed pull request is nullable, as everywhere else.
+
+    ``label`` and ``pull-request`` declare it ``nullable``, ``pull-request-simple`` (the list
+    and review-request answers) does not, yet GitHub sends ``null`` for a label created
+    without a description in all of them.
+    """
+    labels = spec["components"]["schemas"]["pull-request-simple"]["properties"]["labels"]
+    labels["items"]["properties"]["description"]["nullable"] = True
+
+
+PATCHES = (_labels_array_form, _nullable_composites, _simple_pull_label_description)
 """Documented deviations from the published schema, applied after trimming."""
 
 

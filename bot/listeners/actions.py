@@ -41,14 +41,10 @@ def register(app: App, services: BotServices) -> None:
     @reported
     def create_branch(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
         ack()
-        hotfix = services.hotfixes.get(hotfix_id_from(action))
-        services.git.may_run(hotfix, body["user"]["id"])
-        services.git.create_branch(hotfix.id, body["user"]["id"])
+        services.git.create_branch(hotfix_id_from(action), body["user"]["id"])
 
     @app.action(ActionId.MERGE_BACK)
     @reported
     def merge_back(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
         ack()
-        hotfix = services.hotfixes.get(hotfix_id_from(action))
-        services.git.may_run(hotfix, body["user"]["id"])
-        services.git.merge_back(hotfix.id, body["user"]["id"])
+        services.git.merge_back(hotfix_id_from(action), body["user"]["id"])

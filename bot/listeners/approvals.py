@@ -23,6 +23,7 @@ from storage.db import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.hotfixes import HotfixSnapshot
 
+REASON_FORMS = {"reject": CallbackId.REJECT, "override": CallbackId.OVERRIDE}
 APPROVE = re.compile(rf"^{ActionId.APPROVE}:(?P<role>[a-z][a-z0-9_]{{0,63}})$")
 
 
@@ -55,10 +56,16 @@ def register(app: App, services: BotServices) -> None:
         )
         if outcome.completed:
             auto = services.git.auto_branch
-            services.cards.post_in_thread(
-                outcome.hotfix, approved_notice(outcome.hotfix, auto_branch=auto)
-            )
+            services.cards.say(outcome.hotfix, approved_notice(outcome.hotfix, auto_branch=auto))
             services.git.after_approval(outcome.hotfix.id, body["user"]["id"])
+
+    def ask_reason(
+        action: dict[str, Any], body: dict[str, Any], client: WebClient, verb: str
+    ) -> None:
+        """Check the clicker may do it, then ask why (the trigger id is good for 3 s)."""
+        hotfix = hotfixes.preflight(hotfix_id_from(action), verb, actor=body["user"]["id"])
+        view = reason_modal(callback_id=REASON_FORMS[verb], hotfix=hotfix, verb=verb)
+        client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
 
     @app.action(ActionId.REJECT)
     @reported
@@ -66,16 +73,14 @@ def register(app: App, services: BotServices) -> None:
         ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        hotfix = hotfixes.preflight(hotfix_id_from(action), "reject", actor=body["user"]["id"])
-        view = reason_modal(callback_id=CallbackId.REJECT, hotfix=hotfix, verb="reject")
-        client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+        ask_reason(action, body, client, "reject")
 
     @app.view(CallbackId.REJECT)
     @reported
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         hotfix = _submit_reason(ack, body, view, hotfixes.reject)
         if hotfix is not None:
-            services.cards.post_in_thread(hotfix, ended_notice(hotfix))
+            services.cards.say(hotfix, ended_notice(hotfix))
 
     @app.action(ActionId.OVERRIDE)
     @reported
@@ -83,9 +88,7 @@ def register(app: App, services: BotServices) -> None:
         ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
         ack()
-        hotfix = hotfixes.preflight(hotfix_id_from(action), "override", actor=body["user"]["id"])
-        view = reason_modal(callback_id=CallbackId.OVERRIDE, hotfix=hotfix, verb="override")
-        client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+        ask_reason(action, body, client, "override")
 
     @app.view(CallbackId.OVERRIDE)
     @reported

@@ -67,7 +67,7 @@ def register(app: App, services: BotServices) -> None:
                 raise DomainError(ABORT_USAGE)
             stopped = hotfixes.abort(_hotfix_id(key), actor=user, reason=reason)
             respond(text=f"🛑 {stopped.key} is aborted; its timers are cancelled.")
-            services.cards.post_in_thread(stopped, ended_notice(stopped))
+            services.cards.say(stopped, ended_notice(stopped))
 
         elif subcommand == Subcommand.BASE:
             ack()
@@ -81,10 +81,9 @@ def register(app: App, services: BotServices) -> None:
             ack()
             if not rest:
                 raise DomainError(MERGE_BACK_USAGE)
-            hotfix = hotfixes.get(_hotfix_id(rest.split()[0]))
-            services.git.may_run(hotfix, user)
-            services.git.merge_back(hotfix.id, user)
-            respond(text=f"🔀 Merging {hotfix.key} back; progress is in its thread.")
+            hotfix_id = _hotfix_id(rest.split()[0])
+            services.git.merge_back(hotfix_id, user)
+            respond(text=f"🔀 Merging HF-{hotfix_id} back; progress is in its thread.")
 
         else:
             text, blocks = usage_blocks(None if subcommand in ("", Subcommand.HELP) else word)

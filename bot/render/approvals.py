@@ -222,4 +222,4 @@ def refusal_message(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
                 elements=[MarkdownTextObject(text=f"Only an {who} can override, with a reason.")]
             )
         )
-    return f"{hotfix.severity.label}: not a hotfix — {hotfix.title}", blocks
+    return f"{hotfix.severity.label}: not a hotfix — {mrkdwn.escape(hotfix.title)}", blocks

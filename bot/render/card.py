@@ -53,7 +53,8 @@ STATE_BADGES: dict[str, str] = {
 
 def card_text(hotfix: HotfixSnapshot) -> str:
     """The notification / screen-reader text of the card."""
-    return f"{hotfix.key} {hotfix.severity.label}: {hotfix.title} — {state_name(hotfix.state)}"
+    title = mrkdwn.escape(hotfix.title)
+    return f"{hotfix.key} {hotfix.severity.label}: {title} — {state_name(hotfix.state)}"
 
 
 def progress(state: str) -> str:
@@ -180,4 +181,4 @@ def render_assessment(hotfix: HotfixSnapshot) -> list[Block]:
 
 
 def assessment_text(hotfix: HotfixSnapshot) -> str:
-    return f"Hotfix Request {hotfix.key}: {hotfix.title}"
+    return f"Hotfix Request {hotfix.key}: {mrkdwn.escape(hotfix.title)}"
