@@ -22,6 +22,7 @@ from bot.ids import MessagePurpose
 from bot.render.approvals import approvals_fallback, refusal_message, render_approvals
 from bot.render.card import assessment_text, card_text, render_assessment, render_card
 from bot.render.notices import card_not_posted
+from storage.db import DatabaseUnavailable
 from workflows.hotfixes import BOT_ACTOR, HotfixService, HotfixSnapshot, MessageRef
 from workflows.scheduler import Timers
 
@@ -29,6 +30,18 @@ log = logging.getLogger(__name__)
 
 CARD_RETRY = timedelta(seconds=15)
 REFRESH_JOB = "refresh_card"
+#: Slack answers after which retrying the same update cannot succeed.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "invalid_blocks",
+        "msg_too_long",
+        "message_not_found",
+        "cant_update_message",
+    }
+)
 
 
 class CardNotPosted(Exception):
@@ -107,9 +120,6 @@ class CardPublisher:
             except SlackApiError as exc:
                 code = slack_error_code(exc)
                 log.warning("%s: Slack refused to show it: %s", hotfix.key, code)
-                self._service.record_event(
-                    hotfix.id, actor=BOT_ACTOR, kind="card_failed", detail={"error": code}
-                )
                 raise CardNotPosted(hotfix, code) from exc
             return self._service.get(hotfix_id)
 
@@ -163,30 +173,56 @@ class CardPublisher:
 
     def refresh(self, hotfix_id: int) -> None:
         """Publish after a change. A card never shown is reported to the requester with a
-        Retry button; an update Slack refused is retried by a persisted timer until it lands."""
+        Retry button; an update Slack refused is retried by a persisted timer until it lands
+        (unless Slack's answer means retrying cannot help)."""
         try:
             self.publish(hotfix_id)
         except CardNotPosted as failure:
             if MessagePurpose.CARD in failure.hotfix.messages:
-                self._retry_later(hotfix_id)
+                self._retry_later(failure)
             else:
+                self._record(failure)
                 self.tell_requester(failure)
 
     def _retry(self, hotfix_id: int) -> None:
         try:
             self.publish(hotfix_id)
-        except CardNotPosted:
-            self._retry_later(hotfix_id)
+        except CardNotPosted as failure:
+            self._retry_later(failure)
 
-    def _retry_later(self, hotfix_id: int) -> None:
-        if self._timers is not None:
-            self._timers.at(
-                self._clock() + CARD_RETRY,
-                REFRESH_JOB,
-                hotfix_id,
-                f"hotfix-{hotfix_id}-card-{uuid.uuid4().hex[:8]}",
-                replace=False,
+    def _record(self, failure: CardNotPosted) -> None:
+        with contextlib.suppress(DatabaseUnavailable):
+            self._service.record_event(
+                failure.hotfix.id,
+                actor=BOT_ACTOR,
+                kind="card_failed",
+                detail={"error": failure.slack_error},
             )
+
+    def _retry_later(self, failure: CardNotPosted) -> None:
+        """One pending retry per hotfix; the timeline notes the first failure of a run."""
+        if self._timers is None:
+            return
+        prefix = f"hotfix-{failure.hotfix.id}-card-"
+        pending = self._timers.pending(prefix)
+        if not pending:
+            self._record(failure)
+        if failure.slack_error in PERMANENT_ERRORS:
+            log.error(
+                "%s: Slack will not show it (%s); not retrying",
+                failure.hotfix.key,
+                failure.slack_error,
+            )
+            return
+        for job_id, _ in pending:
+            self._timers.cancel(job_id)
+        self._timers.at(
+            self._clock() + CARD_RETRY,
+            REFRESH_JOB,
+            failure.hotfix.id,
+            f"{prefix}{uuid.uuid4().hex[:8]}",  # fresh: never races the job finishing now
+            replace=False,
+        )
 
     def post_in_thread(
         self, hotfix: HotfixSnapshot, text: str, blocks: list[dict] | None = None

@@ -89,16 +89,22 @@ def _walk(node: Any) -> Iterator[Any]:
 _NULL_ALTERNATIVE = {"type": "object", "nullable": True, "enum": [None]}
 
 
-def _nullable_composites(spec: dict[str, Any]) -> None:
-    """Let ``{"nullable": true, "oneOf": [...]}`` (no ``type``) accept ``null``, as intended.
+def _nullable_semantics(spec: dict[str, Any]) -> None:
+    """Make ``nullable: true`` accept ``null`` where GitHub's description means it to.
 
-    OpenAPI 3.0.3 says ``nullable`` only has an effect next to ``type``, so a strict validator
-    (openapi-core) rejects ``null`` there, although GitHub sends it (a commit's ``author`` is
-    ``null`` when its email belongs to no account). An explicit null alternative restores the
-    meaning without loosening anything else.
+    OpenAPI 3.0.3 says ``nullable`` only adds ``null`` next to ``type``, and that other
+    keywords (``enum``) keep their effect, so a strict validator (openapi-core) rejects
+    ``null`` for ``{"nullable": true, "oneOf": [...]}`` (a commit's ``author`` when its email
+    belongs to no account) and for a nullable ``enum`` without ``null`` (a check run's
+    ``conclusion`` while it runs), although GitHub sends ``null`` in both. An explicit null
+    alternative, or ``null`` in the enum, restores the meaning without loosening anything else.
     """
     for node in _walk(spec):
-        if not isinstance(node, dict) or node.get("nullable") is not True or "type" in node:
+        if not isinstance(node, dict) or node.get("nullable") is not True:
+            continue
+        if "enum" in node and None not in node["enum"]:
+            node["enum"].append(None)
+        if "type" in node:
             continue
         for keyword in ("oneOf", "anyOf"):
             if keyword in node and _NULL_ALTERNATIVE not in node[keyword]:
@@ -116,7 +122,7 @@ def _simple_pull_label_description(spec: dict[str, Any]) -> None:
     labels["items"]["properties"]["description"]["nullable"] = True
 
 
-PATCHES = (_labels_array_form, _nullable_composites, _simple_pull_label_description)
+PATCHES = (_labels_array_form, _nullable_semantics, _simple_pull_label_description)
 """Documented deviations from the published schema, applied after trimming."""
 
 

@@ -146,6 +146,11 @@ def _validation_failed(*errors: dict[str, Any], doc: str = DOCS) -> _ApiError:
     return _ApiError(422, "Validation Failed", errors=list(errors), documentation_url=doc)
 
 
+def _unprocessable(message: str, doc: str = DOCS) -> _ApiError:
+    """GitHub's "simple" 422 (reviews): the reasons are plain strings."""
+    return _ApiError(422, "Unprocessable Entity", errors=[message], documentation_url=doc)
+
+
 class _ApiError(Exception):
     """Raised by a handler to answer with GitHub's error shape."""
 
@@ -2195,39 +2200,16 @@ def _create_review(fake: FakeGitHub, call: _Call) -> _Reply:
     event = body.get("event")
     state = _REVIEW_EVENTS.get(str(event), "PENDING") if event else "PENDING"
     if event and event not in _REVIEW_EVENTS:
-        raise _ApiError(422, "Unprocessable Entity", errors=[f"Unknown event {event}"])
+        raise _unprocessable(f"Unknown event {event}", doc)
     text = str(body.get("body") or "")
     if pull.user.lower() == call.user.login.lower() and state in ("APPROVED", "CHANGES_REQUESTED"):
         verb = "approve" if state == "APPROVED" else "request changes on"
-        raise _validation_failed(
-            {
-                "resource": "PullRequestReview",
-                "code": "custom",
-                "message": f"Can not {verb} your own pull request",
-            },
-            doc=doc,
-        )
+        raise _unprocessable(f"Can not {verb} your own pull request", doc)
     if state in ("CHANGES_REQUESTED", "COMMENTED") and not text:
-        raise _validation_failed(
-            {
-                "resource": "PullRequestReview",
-                "code": "custom",
-                "field": "body",
-                "message": "Body is required for REQUEST_CHANGES and COMMENT events",
-            },
-            doc=doc,
-        )
+        raise _unprocessable("Body is required for REQUEST_CHANGES and COMMENT events", doc)
     commit_id = body.get("commit_id")
     if commit_id is not None and repo.git.commit(str(commit_id)) is None:
-        raise _validation_failed(
-            {
-                "resource": "PullRequestReview",
-                "code": "custom",
-                "field": "commit_id",
-                "message": "commit_id is not part of the pull request",
-            },
-            doc=doc,
-        )
+        raise _unprocessable("commit_id is not part of the pull request", doc)
     review = fake._submit_review(repo, pull, call.user, state, text, commit_id)
     return _Reply(200, fake._review_json(repo, pull, review))
 
