@@ -1,9 +1,9 @@
 """Escalation while approvals stall: one mention per step of the path, on persisted timers.
 
 Step *k* is due at ``approval_requested_at + budget × (k + 1)``. Timers carry only the
-hotfix id; the step to announce comes from the database, and the hotfix records each step
-it announced, so a timer that fires twice (a restart, a second process) announces nothing
-twice and a timer that fires early just re-arms itself.
+hotfix id; the step to announce comes from the database, where each step is claimed before
+it is posted, so a timer that fires twice (a restart, a second process) announces nothing
+twice, and a timer that fires early just re-arms itself.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot import mrkdwn
-from bot.card import CardPublisher
+from bot.card import CardPublisher, slack_error_code
 from bot.render.approvals import escalation_notice
+from storage.db import DatabaseUnavailable
 from workflows.config import Policy
 from workflows.hotfixes import HotfixService, HotfixSnapshot
 from workflows.scheduler import Timers
@@ -74,8 +75,17 @@ class Escalations:
         self._arm(hotfix, self._due_at(hotfix))
 
     def escalate(self, hotfix_id: int) -> None:
-        """A timer fired: announce the step that is due, then arm the following one."""
-        due = self._service.escalation_due(hotfix_id)
+        """A timer fired: claim the step that is due, announce it, arm the following one.
+
+        The step is claimed in the database before anything is posted, so two timers for the
+        same step (a restart, a second process) announce it once; a post Slack refuses gives
+        the claim back and tries again shortly.
+        """
+        try:
+            due = self._service.escalation_due(hotfix_id)
+        except DatabaseUnavailable:
+            self._retry_soon(hotfix_id)
+            return
         if due is None:
             return  # approved, rejected or aborted meanwhile: the path stops here
         hotfix, role = due
@@ -86,6 +96,12 @@ class Escalations:
             return
         step = hotfix.escalation_step
         last = step + 1 >= len(self._policy.escalation)
+        try:
+            if not self._service.mark_escalated(hotfix_id, step):
+                return  # another timer announced this step
+        except DatabaseUnavailable:
+            self._retry_soon(hotfix_id)
+            return
         text = escalation_notice(
             hotfix,
             role=role,
@@ -95,9 +111,20 @@ class Escalations:
         )
         try:
             self._cards.post_in_thread(hotfix, text)
-        except SlackApiError:
-            retry = min(self._policy.budgets.assessment / 4, timedelta(minutes=1))
-            self._arm(hotfix, now + retry, suffix=f"-retry-{uuid.uuid4().hex[:8]}")
+        except SlackApiError as error:
+            self._service.unmark_escalated(hotfix_id, step, reason=slack_error_code(error))
+            self._retry_soon(hotfix_id)
             return
-        if self._service.mark_escalated(hotfix_id, step) and not last:
+        if not last:
             self.sync(hotfix_id)
+
+    def _retry_soon(self, hotfix_id: int) -> None:
+        """Try the due step again in a little while (Slack or the database was down)."""
+        delay = min(self._policy.budgets.assessment / 4, timedelta(minutes=1))
+        self._timers.at(
+            self._clock() + delay,
+            ESCALATE_JOB,
+            hotfix_id,
+            f"{job_prefix(hotfix_id)}retry-{uuid.uuid4().hex[:8]}",
+            replace=False,
+        )

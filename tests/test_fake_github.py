@@ -61,24 +61,28 @@ class Origin:
         self.bare = root / "payments.git"
         self.work = root / "work"
         git(root, "init", "-q", "--bare", "-b", "main", str(self.bare))
-        git(root, "clone", "-q", str(self.bare), str(self.work))
-        self.commit("main", {"app/auth.py": "def check(token):\n    return True\n"}, "Initial")
+        git(root, "init", "-q", "-b", "main", str(self.work))
+        git(self.work, "remote", "add", "origin", str(self.bare))
+        self._write({"app/auth.py": "def check(token):\n    return True\n"}, "Initial")
+        git(self.work, "push", "-q", "origin", "main")
 
-    def commit(self, branch: str, files: dict[str, str], message: str) -> str:
-        """Commit ``files`` on ``branch`` (created from main if new) and push; return the sha."""
-        existing = git(self.work, "branch", "--list", branch)
-        if existing or branch == "main" and not git(self.work, "branch", "--list"):
-            git(self.work, "checkout", "-q", "-B", branch)
-        elif branch == "main":
-            git(self.work, "checkout", "-q", "main")
-        else:
-            git(self.work, "checkout", "-q", "-b", branch, "main")
+    def _write(self, files: dict[str, str], message: str) -> None:
         for name, text in files.items():
             path = self.work / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
         git(self.work, "add", "-A")
         git(self.work, "commit", "-q", "-m", message)
+
+    def commit(self, branch: str, files: dict[str, str], message: str) -> str:
+        """Commit ``files`` on ``branch`` as it is in the bare repository (new: from main).
+
+        Push it like a developer would, and return the new sha.
+        """
+        git(self.work, "fetch", "-q", "origin")
+        exists = git(self.work, "branch", "-r", "--list", f"origin/{branch}")
+        git(self.work, "checkout", "-q", "-B", branch, f"origin/{branch if exists else 'main'}")
+        self._write(files, message)
         git(self.work, "push", "-q", "origin", branch)
         return git(self.work, "rev-parse", "HEAD")
 
@@ -168,7 +172,9 @@ def test_pull_request_reflects_the_real_diff_and_new_pushes(
     ]
     assert list(repo.get_pulls(head="acme:other-branch")) == []
 
-    second = origin.commit(BRANCH, {"app/auth.py": "def check(token):\n    return token != ''\n"}, "Tighten")
+    second = origin.commit(
+        BRANCH, {"app/auth.py": "def check(token):\n    return token != ''\n"}, "Tighten"
+    )
     pr = repo.get_pull(1)
     assert pr.head.sha == second
     assert [c.sha for c in pr.get_commits()] == [origin.rev(f"{BRANCH}~1"), second]
@@ -208,8 +214,7 @@ def test_duplicate_pull_request_is_refused_with_githubs_422(fake: FakeGitHub, gh
 def test_pull_request_without_new_commits_is_refused(
     fake: FakeGitHub, gh: Github, origin: Origin
 ) -> None:
-    git(origin.work, "checkout", "-q", "-b", "empty", "main")
-    git(origin.work, "push", "-q", "origin", "empty")
+    git(origin.work, "push", "-q", "origin", "origin/main:refs/heads/empty")
     with pytest.raises(GithubException) as caught:
         gh.get_repo(REPO).create_pull(base="main", head="empty", title="Nothing")
     assert caught.value.status == 422
@@ -345,7 +350,9 @@ def test_merge_writes_a_real_merge_commit(fake: FakeGitHub, gh: Github, origin: 
     assert git(origin.bare, "log", "-1", "--format=%s", "main") == (
         f"Merge pull request #1 from acme/{BRANCH}"
     )
-    assert git(origin.bare, "show", "main:app/auth.py") == "def check(token):\n    return bool(token)"
+    assert (
+        git(origin.bare, "show", "main:app/auth.py") == "def check(token):\n    return bool(token)"
+    )
 
     merged = gh.get_repo(REPO).get_pull(1)
     assert (merged.state, merged.merged, merged.merge_commit_sha) == ("closed", True, result.sha)
@@ -476,7 +483,9 @@ def test_primary_rate_limit(fake: FakeGitHub, gh: Github) -> None:
         gh.get_repo(REPO)
     error = caught.value
     assert error.status == 403
-    assert error.message.startswith("API rate limit exceeded for user ID")
+    # PyGithub leaves .message empty for rate limits: the text is in .data.
+    assert error.message is None
+    assert error.data["message"].startswith("API rate limit exceeded for user ID")
     assert error.headers["x-ratelimit-remaining"] == "0"
     assert int(error.headers["x-ratelimit-reset"]) > time.time()
 
@@ -521,7 +530,9 @@ def test_a_response_that_breaks_the_schema_is_caught(
     gh.get_repo(REPO).get_pull(1)  # PyGithub does not mind …
     with pytest.raises(AssertionError, match=r"'node_id' is a required property"):
         fake.assert_valid()  # … the schema does
-    assert any(p.startswith("GET /repos/acme/payments/pulls/1 → 200") for p in fake.openapi_problems)
+    assert any(
+        p.startswith("GET /repos/acme/payments/pulls/1 → 200") for p in fake.openapi_problems
+    )
     fake.openapi_problems.clear()
 
 
@@ -532,8 +543,11 @@ def test_a_request_that_breaks_the_schema_is_caught(fake: FakeGitHub) -> None:
         headers={"Authorization": "Bearer ghp_bot", "Content-Type": "application/json"},
         method="POST",
     )
-    with pytest.raises(urllib.error.HTTPError):
+    with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)
+    assert caught.value.code == 422  # GitHub refuses a body that breaks its schema, too
+    assert json.loads(caught.value.read())["message"].startswith("Invalid request.")
+    assert fake.pulls(REPO) == []
     problems = "\n".join(fake.openapi_problems)
     assert "POST /repos/acme/payments/pulls: request:" in problems
     assert "$.title" in problems and "$.draft" in problems

@@ -208,7 +208,8 @@ def build_subset(full: dict[str, Any], version: str) -> dict[str, Any]:
         "servers": full["servers"],
         "paths": paths,
         "components": {
-            section: dict(sorted(entries.items())) for section, entries in sorted(components.items())
+            section: dict(sorted(entries.items()))
+            for section, entries in sorted(components.items())
         },
     }
     subset = _strip(copy.deepcopy(subset))
@@ -220,7 +221,9 @@ def build_subset(full: dict[str, Any], version: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default=VERSION, help=f"{PACKAGE} version (default %(default)s)")
+    parser.add_argument(
+        "--version", default=VERSION, help=f"{PACKAGE} version (default %(default)s)"
+    )
     parser.add_argument("--source", type=Path, help="use this api.github.com.json, skip npm")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)

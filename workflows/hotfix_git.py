@@ -84,9 +84,14 @@ class HotfixGit:
         tag = self.latest_production_tag()
         if tag is None:
             return self._service.note(
-                hotfix_id, actor=BOT_ACTOR, kind="no_base", detail={"pattern": self.pattern}
+                hotfix_id,
+                actor=BOT_ACTOR,
+                kind="no_base",
+                detail={"pattern": self.pattern},
+                unless=lambda row: row.base_tag is not None,
             )
-        return self._set_base(hotfix_id, tag, actor=BOT_ACTOR)
+        # Someone may have chosen a base while the remote was read: theirs wins.
+        return self._set_base(hotfix_id, tag, actor=BOT_ACTOR, only_if_unset=True)
 
     def choose_base(self, hotfix_id: int, tag_name: str, *, actor: str) -> HotfixSnapshot:
         """``/hotfix base HF-n v1.2.3``: the requester or a role holder picks the base."""
@@ -107,7 +112,9 @@ class HotfixGit:
             )
         return self._set_base(hotfix_id, tag, actor=actor)
 
-    def _set_base(self, hotfix_id: int, tag: Tag, *, actor: str) -> HotfixSnapshot:
+    def _set_base(
+        self, hotfix_id: int, tag: Tag, *, actor: str, only_if_unset: bool = False
+    ) -> HotfixSnapshot:
         return self._service.note(
             hotfix_id,
             actor=actor,
@@ -115,6 +122,7 @@ class HotfixGit:
             detail={"tag": tag.name, "commit": tag.commit},
             changes={"base_tag": tag.name, "base_commit": tag.commit},
             allowed_states=BASE_STATES,
+            unless=(lambda row: row.base_tag is not None) if only_if_unset else None,
         )
 
     # --------------------------------------------------------- branch, version
@@ -293,9 +301,10 @@ class HotfixGit:
                 hotfix_id, actor=actor, kind="merge_back_waiting", detail=detail
             )
             return replace(report, hotfix=hotfix)
-        self._repo.delete_branch(hotfix.branch)
-        hotfix = self._service.fire(hotfix_id, "merged_back", actor=actor, detail=detail)
-        return replace(report, hotfix=hotfix, closed=True)
+        # Close first: if recording fails the branch is still there for the re-run.
+        closed = self._service.fire(hotfix_id, "merged_back", actor=actor, detail=detail)
+        self._repo.delete_branch(hotfix.branch)  # False (no error) if it is already gone
+        return replace(report, hotfix=closed, closed=True)
 
     def _pull_request(self, hotfix: HotfixSnapshot, target: str, title: str) -> str:
         assert self._github is not None

@@ -352,12 +352,16 @@ class HotfixService:
         detail: dict[str, Any] | None = None,
         changes: dict[str, Any] | None = None,
         allowed_states: tuple[str, ...] | None = None,
+        unless: Callable[[Hotfix], bool] | None = None,
     ) -> HotfixSnapshot:
         """Record facts about a hotfix that do not move it (its base tag, a warning), with a
-        timeline line; ``allowed_states`` refuses stale requests like an event would."""
+        timeline line; ``allowed_states`` refuses stale requests like an event would, and
+        ``unless`` (checked under the row lock) skips the whole note."""
         with self._locked(hotfix_id) as (session, hotfix):
             if allowed_states is not None and hotfix.state not in allowed_states:
                 raise HotfixMovedOn(hotfix.key, hotfix.state)
+            if unless is not None and unless(hotfix):
+                return self._snapshot(session, hotfix)
             for column, value in (changes or {}).items():
                 setattr(hotfix, column, value)
             session.add(
@@ -435,6 +439,24 @@ class HotfixService:
                 )
             )
         return True
+
+    def unmark_escalated(self, hotfix_id: int, step: int, *, reason: str) -> None:
+        """The announcement of ``step`` did not reach Slack: it is due again."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.escalation_step != step + 1:
+                return
+            hotfix.escalation_step = step
+            session.add(
+                Event(
+                    hotfix_id=hotfix.id,
+                    at=self._clock(),
+                    actor=BOT_ACTOR,
+                    kind="escalation_undelivered",
+                    from_state=hotfix.state,
+                    to_state=hotfix.state,
+                    detail={"step": step, "reason": reason},
+                )
+            )
 
     # ------------------------------------------------------------------ reading
 
