@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.card import CardPublisher
 from bot.git_flow import GitFlow
-from workflows.hotfixes import HotfixService
+from workflows.hotfixes import HotfixService, HotfixSnapshot
 
 
 @dataclass(frozen=True)
@@ -20,3 +20,10 @@ class BotServices:
     git: GitFlow
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
+
+    def visible_to(self, user_id: str) -> Callable[[HotfixSnapshot], bool]:
+        """Whether ``user_id`` may see a hotfix's details: always, except a security fix,
+        whose title and timeline only its requester and role holders see (the procedure's
+        Security Hotfix Pattern: internal first, the rest after mitigation)."""
+        insider = bool(self.hotfixes.directory.roles_of(user_id))
+        return lambda hotfix: not hotfix.security_fix or insider or hotfix.requester_id == user_id

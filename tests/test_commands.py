@@ -74,3 +74,24 @@ def test_abort_needs_a_reason_and_the_right_person(running_bot: RunningBot) -> N
     again = reply(bot, "abort HF-1 twice", user=CTO)["text"]
     assert again == "⚠️ HF-1 is now *Aborted*, so that no longer applies."
     assert [e.kind for e in bot.rows(Event)] == ["assess", "base_chosen", "abort"]
+
+
+def test_a_security_fix_is_not_described_to_outsiders(running_bot: RunningBot) -> None:
+    from tests.test_start import start
+
+    bot = running_bot
+    modal = start(bot, "SEC-5 critical Session tokens never expire")
+    bot.slack.submit_view(
+        modal["id"], user_id=REQUESTER, values={"Impact": "All", "Flags": ["Security fix"]}
+    )
+    bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))
+    outsider = "U0OUTSIDER"
+    listed = text_of(reply(bot, "list", user=outsider, channel="C0RANDOM")["blocks"])
+    assert "🔒 Security fix (details in <#C0INCIDENT>)" in listed
+    assert "Session tokens never expire" not in listed
+    assert "Session tokens never expire" in text_of(reply(bot, "list", user=EM)["blocks"])
+    refused = reply(bot, "status HF-1", user=outsider)["text"]
+    assert "HF-1 is a security fix: its details are shown to its requester" in refused
+    bot.slack.app_home_opened(outsider)
+    home = bot.fake.wait_for(lambda: bot.fake.home(outsider))
+    assert "Session tokens never expire" not in text_of(home["blocks"])

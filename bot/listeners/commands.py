@@ -46,18 +46,29 @@ def register(app: App, services: BotServices) -> None:
 
         elif subcommand == Subcommand.STATUS:
             ack()
+            visible = services.visible_to(user)
             if rest:
                 hotfix_id = _hotfix_id(rest.split()[0])
+                hotfix = hotfixes.get(hotfix_id)
+                if not visible(hotfix):
+                    raise DomainError(
+                        f"{hotfix.key} is a security fix: its details are shown to its "
+                        "requester and to role holders only."
+                    )
                 text, blocks = status_blocks(
-                    hotfixes.get(hotfix_id), hotfixes.timeline(hotfix_id), now=services.clock()
+                    hotfix, hotfixes.timeline(hotfix_id), now=services.clock()
                 )
             else:
-                text, blocks = list_blocks(hotfixes.active(channel), where="in this channel")
+                text, blocks = list_blocks(
+                    hotfixes.active(channel), where="in this channel", visible=visible
+                )
             respond(text=text, blocks=[b.to_dict() for b in blocks])
 
         elif subcommand == Subcommand.LIST:
             ack()
-            text, blocks = list_blocks(hotfixes.active(), where="in any channel")
+            text, blocks = list_blocks(
+                hotfixes.active(), where="in any channel", visible=services.visible_to(user)
+            )
             respond(text=text, blocks=[b.to_dict() for b in blocks])
 
         elif subcommand == Subcommand.ABORT:

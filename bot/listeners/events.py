@@ -19,5 +19,5 @@ def register(app: App, services: BotServices) -> None:
     def app_home_opened(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        view = home_view(services.hotfixes.active())
+        view = home_view(services.hotfixes.active(), services.visible_to(event["user"]))
         client.views_publish(user_id=event["user"], view=view.to_dict())

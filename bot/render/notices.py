@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -106,7 +106,17 @@ def card_not_posted(hotfix: HotfixSnapshot, slack_error: str) -> tuple[str, list
 HOME_LIMIT = 40
 
 
-def home_view(active: list[HotfixSnapshot]) -> View:
+Visible = Callable[[HotfixSnapshot], bool]
+
+
+def shown_title(hotfix: HotfixSnapshot, visible: Visible) -> str:
+    """The title, or — for a security fix seen by someone outside it — nothing that tells."""
+    if hotfix.security_fix and not visible(hotfix):
+        return f"🔒 Security fix (details in {mrkdwn.channel(hotfix.channel_id)})"
+    return mrkdwn.fit(hotfix.title, 150)
+
+
+def home_view(active: list[HotfixSnapshot], visible: Visible) -> View:
     """The App Home tab: what is running now, and how to start."""
     blocks: list[Block] = [HeaderBlock(text="Hotfix Bot")]
     blocks.append(SectionBlock(text=MarkdownTextObject(text="*Active hotfixes*")))
@@ -114,7 +124,7 @@ def home_view(active: list[HotfixSnapshot]) -> View:
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"{h.severity.emoji} *{h.key}* · {mrkdwn.fit(h.title, 150)} — "
+                    text=f"{h.severity.emoji} *{h.key}* · {shown_title(h, visible)} — "
                     f"{state_name(h.state)} · {mrkdwn.channel(h.channel_id)}"
                 )
             )
@@ -184,7 +194,9 @@ def status_blocks(
     return card_text(hotfix), blocks
 
 
-def list_blocks(hotfixes: Sequence[HotfixSnapshot], *, where: str) -> tuple[str, list[Block]]:
+def list_blocks(
+    hotfixes: Sequence[HotfixSnapshot], *, where: str, visible: Visible
+) -> tuple[str, list[Block]]:
     """Active hotfixes, one line each, newest last."""
     if not hotfixes:
         text = f"No active hotfixes {where}."
@@ -196,7 +208,7 @@ def list_blocks(hotfixes: Sequence[HotfixSnapshot], *, where: str) -> tuple[str,
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"{h.severity.emoji} *{h.key}* · {mrkdwn.fit(h.title, 150)} — "
+                    text=f"{h.severity.emoji} *{h.key}* · {shown_title(h, visible)} — "
                     f"{state_name(h.state)}{waiting} · {mrkdwn.channel(h.channel_id)}"
                 )
             )

@@ -1537,7 +1537,6 @@ class FakeGitHub:
         owner = self._users[repo.owner.lower()]
         open_pulls = sum(1 for p in repo.pulls.values() if p.state == "open")
         host = f"127.0.0.1:{self.port}"
-        pushed = repo.git.text("log", "-1", "--format=%cI", "--all", ok=(0, 128))
         data: dict[str, Any] = {
             "id": repo.id,
             "node_id": _node_id("Repository", repo.id),
@@ -1609,7 +1608,7 @@ class FakeGitHub:
             "archived": False,
             "disabled": False,
             "visibility": "private",
-            "pushed_at": _git_date(pushed) if pushed else repo.created_at,
+            "pushed_at": repo.created_at,
             "created_at": repo.created_at,
             "updated_at": repo.created_at,
             "permissions": {
@@ -1627,8 +1626,10 @@ class FakeGitHub:
             "watchers": 0,
         }
         if full:
+            pushed = repo.git.text("log", "-1", "--format=%cI", "--all", ok=(0, 128))
             data.update(
                 {
+                    "pushed_at": _git_date(pushed) if pushed else repo.created_at,
                     "allow_rebase_merge": False,
                     "allow_squash_merge": True,
                     "allow_merge_commit": True,
