@@ -57,6 +57,10 @@ class GitFlow:
     def auto_branch(self) -> bool:
         return self._policy.repository.auto_branch
 
+    def choose_base(self, hotfix_id: int, tag: str, actor: str) -> HotfixSnapshot:
+        """``/hotfix base``: quick (one ls-remote), so it runs on the request."""
+        return self.git.choose_base(hotfix_id, tag, actor=actor)
+
     def may_run(self, hotfix: HotfixSnapshot, actor: str) -> None:
         """The requester or anyone holding a role may drive the git steps."""
         if actor != hotfix.requester_id and not self._service.directory.roles_of(actor):

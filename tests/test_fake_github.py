@@ -39,6 +39,7 @@ BRANCH = "hotfix/SEC-1-x"
 
 
 def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` with a fixed identity and no user config; return stdout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
         GIT_AUTHOR_NAME="Dana Developer",
@@ -87,11 +88,13 @@ class Origin:
         return git(self.work, "rev-parse", "HEAD")
 
     def rev(self, ref: str) -> str:
+        """The sha ``ref`` names in the bare repository."""
         return git(self.bare, "rev-parse", ref)
 
 
 @pytest.fixture
 def origin(tmp_path: Path) -> Origin:
+    """main with app/auth.py; hotfix/SEC-1-x with one commit (a fix and its test)."""
     repo = Origin(tmp_path)
     repo.commit(
         BRANCH,
@@ -106,6 +109,7 @@ def origin(tmp_path: Path) -> Origin:
 
 @pytest.fixture
 def fake(origin: Origin) -> Iterator[FakeGitHub]:
+    """A started fake serving acme/payments; its OpenAPI checks must be clean at the end."""
     server = FakeGitHub(token="ghp_bot", login="hotfix-bot")
     server.add_repo(REPO, origin.bare)
     server.add_user("alice", token="ghp_alice", email="alice@example.com")
@@ -117,6 +121,7 @@ def fake(origin: Origin) -> Iterator[FakeGitHub]:
 
 
 def client(fake: FakeGitHub, token: str | None = None, **options: Any) -> Github:
+    """PyGithub as the bot builds it: no throttling, and no retries unless asked for."""
     options.setdefault("retry", None)
     return Github(
         base_url=fake.api_url,
@@ -129,10 +134,12 @@ def client(fake: FakeGitHub, token: str | None = None, **options: Any) -> Github
 
 @pytest.fixture
 def gh(fake: FakeGitHub) -> Github:
+    """PyGithub authenticated as the bot."""
     return client(fake)
 
 
 def open_pr(gh: Github) -> github.PullRequest.PullRequest:
+    """Open the hotfix pull request into main."""
     return gh.get_repo(REPO).create_pull(
         base="main", head=BRANCH, title="Hotfix: token check (SEC-1)", body="Why and how."
     )

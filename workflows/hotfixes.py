@@ -33,7 +33,7 @@ from workflows.assessment import Assessment
 from workflows.config import Policy
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle, state_name
-from workflows.roles import RoleDirectory
+from workflows.roles import RoleDirectory, mention
 from workflows.severity import Severity
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,6 @@ class HotfixSnapshot:
 @dataclass(frozen=True)
 class ApprovalOutcome:
     hotfix: HotfixSnapshot
-    role: str
     completed: bool  # this approval was the last one required
 
 
@@ -243,7 +242,7 @@ class HotfixService:
     def approve(self, hotfix_id: int, *, role: str, actor: str) -> ApprovalOutcome:
         """Record ``actor``'s approval as ``role``; the last one moves the hotfix to approved."""
         actor_roles = self._directory.roles_of(actor)
-        holders = ", ".join(_mention(p) for p in self._directory.principals(role))
+        holders = ", ".join(mention(p) for p in self._directory.principals(role))
         with self._locked(hotfix_id) as (session, hotfix):
             self._fire(
                 session,
@@ -267,7 +266,7 @@ class HotfixService:
                 self._fire(session, hotfix, "approve", actor=actor)
             snapshot = self._snapshot(session, hotfix)
         self._changed(hotfix_id)
-        return ApprovalOutcome(snapshot, role, completed)
+        return ApprovalOutcome(snapshot, completed)
 
     def reject(self, hotfix_id: int, *, actor: str, reason: str) -> HotfixSnapshot:
         return self._end(hotfix_id, "reject", actor=actor, reason=reason)
@@ -608,8 +607,3 @@ class HotfixService:
             branch=hotfix.branch,
             version=hotfix.version,
         )
-
-
-def _mention(principal: str) -> str:
-    """A Slack mention of a user (``<@U…>``) or a user group (``<!subteam^S…>``)."""
-    return f"<!subteam^{principal}>" if principal.startswith("S") else f"<@{principal}>"

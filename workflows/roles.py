@@ -33,6 +33,15 @@ def role_title(role: str) -> str:
     return " ".join(w.upper() if w in _ACRONYMS else w.capitalize() for w in words)
 
 
+def mention(principal: str) -> str:
+    """How a user (``<@U…>``) or a user group (``<!subteam^S…>``) is named in a message.
+
+    Refusals name who *can* act, so domain messages carry Slack's mention markup; ids come
+    from the policy file, which validates their shape.
+    """
+    return f"<!subteam^{principal}>" if principal.startswith("S") else f"<@{principal}>"
+
+
 class GroupLookupError(Exception):
     """The user group's members could not be read (Slack error, network, …)."""
 

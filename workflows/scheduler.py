@@ -19,7 +19,6 @@ from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import STATE_RUNNING
 from sqlalchemy import Connection, Engine, text
 
 log = logging.getLogger(__name__)
@@ -60,18 +59,37 @@ class Leadership:
     def try_acquire(self) -> bool:
         if self.exclusive:
             return True
-        if self._connection is None:
-            self._connection = self._engine.connect().execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
-        held = self._connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": _LEADER_LOCK_KEY}
-        ).scalar()
+        try:
+            if self._connection is None:
+                self._connection = self._engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT"
+                )
+            held = self._connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": _LEADER_LOCK_KEY}
+            ).scalar()
+        except Exception:
+            self.release()
+            raise
         return bool(held)
+
+    def still_held(self) -> bool:
+        """False once the lock's connection is gone (PostgreSQL then freed the lock, and
+        another process may lead already)."""
+        if self.exclusive:
+            return True
+        if self._connection is None:
+            return False
+        try:
+            self._connection.execute(text("SELECT 1"))
+        except Exception:
+            self.release()
+            return False
+        return True
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()  # closing the session releases the advisory lock
+            with contextlib.suppress(Exception):
+                self._connection.close()  # closing the session releases the advisory lock
             self._connection = None
 
 
@@ -99,13 +117,10 @@ class Timers:
         self._retry_seconds = leadership_retry_seconds
         self._stopped = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._leading = False
 
     def register(self, name: str, handler: JobHandler) -> None:
         _handlers[(self._database, name)] = handler
-
-    @property
-    def is_leader(self) -> bool:
-        return self._scheduler.state == STATE_RUNNING
 
     def start(self) -> None:
         """Start adding jobs now; run them once this process leads."""
@@ -118,7 +133,8 @@ class Timers:
             jobstore="local",
             replace_existing=True,
         )
-        if not self._lead():
+        self._leading = self._lead()
+        if not self._leadership.exclusive:
             self._watcher = threading.Thread(target=self._watch, name="timers-leader", daemon=True)
             self._watcher.start()
 
@@ -134,15 +150,30 @@ class Timers:
         return True
 
     def _watch(self) -> None:
+        """Follow leadership for the life of the process: take it when it is free, and stop
+        running jobs at once if the lock's connection is lost."""
         while not self._stopped.wait(self._retry_seconds):
-            if self._lead():
-                return
+            if self._leading and not self._leadership.still_held():
+                log.warning("lost the timers' lock (database connection gone); pausing them")
+                self._scheduler.pause()
+                self._leading = False
+            if not self._leading:
+                self._leading = self._lead()
 
     def shutdown(self) -> None:
         self._stopped.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=10)
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         self._leadership.release()
+        for key in [k for k in _handlers if k[0] == self._database]:
+            del _handlers[key]
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the jobs now."""
+        return self._leading
 
     def at(self, when: datetime, name: str, hotfix_id: int, job_id: str, *, replace: bool) -> bool:
         """Run handler ``name`` for ``hotfix_id`` at ``when``; False if the id exists already."""

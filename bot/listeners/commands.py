@@ -85,7 +85,7 @@ def register(app: App, services: BotServices) -> None:
             key, _, tag = rest.partition(" ")
             if not key or not tag.strip():
                 raise DomainError(BASE_USAGE)
-            hotfix = services.git.git.choose_base(_hotfix_id(key), tag.strip(), actor=user)
+            hotfix = services.git.choose_base(_hotfix_id(key), tag.strip(), user)
             respond(text=f"📌 {hotfix.key} now starts from `{hotfix.base_tag}`.")
 
         elif subcommand == Subcommand.MERGE_BACK:

@@ -21,18 +21,11 @@ from bot import mrkdwn
 from bot.ids import ActionId, BlockId, CallbackId, approve_action_id
 from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import OVERRIDE_ROLES, state_name
-from workflows.roles import role_title
+from workflows.roles import mention, role_title
 from workflows.severity import Severity
 
 Principals = Callable[[str], tuple[str, ...]]
 REASON_MAX = 1000
-
-
-def mention(principal: str) -> str:
-    """A user (``<@U…>``) or user group (``<!subteam^S…>``) mention."""
-    if principal.startswith("S"):
-        return f"<!subteam^{principal}>"
-    return mrkdwn.user(principal)
 
 
 def holders(role: str, principals: Principals) -> str:

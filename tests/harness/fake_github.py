@@ -574,7 +574,9 @@ class _Git:
         """The tree of merging ``head`` into ``base``, or ``None`` on conflicts (cached)."""
         key = (base, head)
         if key not in self._merge_trees:
-            result = self.run("merge-tree", "--write-tree", "--no-messages", base, head, ok=(0, 1))
+            result = self.run(
+                "merge-tree", "--write-tree", "--no-messages", base, head, ok=(0, 1, 128)
+            )
             tree = result.stdout.decode().split("\n", 1)[0].strip()
             self._merge_trees[key] = tree if result.returncode == 0 else None
         return self._merge_trees[key]
@@ -877,11 +879,12 @@ class FakeGitHub:
     def stop(self) -> None:
         """Stop the server, end delayed requests and close open connections (idempotent).
 
-        A later ``start()`` serves the same state on a new port.
+        URLs keep naming the old port (a request still in flight renders them); a later
+        ``start()`` serves the same state on a new port.
         """
         with self._lock:
             server, thread = self._server, self._thread
-            self._server, self._thread, self._port = None, None, 0
+            self._server, self._thread = None, None
         self._stopping.set()
         if server is not None:
             if thread is not None:
@@ -904,7 +907,9 @@ class FakeGitHub:
     @property
     def port(self) -> int:
         """The TCP port (reserved on first use, before ``start()`` if need be)."""
-        return self._port or self._bind().server_address[1]
+        if not self._port:
+            self._bind()
+        return self._port
 
     @property
     def url(self) -> str:
@@ -946,8 +951,15 @@ class FakeGitHub:
                 self._tokens[token] = user.login
             return self._user_json(user)
 
-    def add_team(self, org_team: str, members: Iterable[str] = (), name: str | None = None) -> dict:
-        """Create the team ``org/slug`` (the organisation too, if needed) with ``members``."""
+    def add_team(
+        self, org_team: str, members: Iterable[str] = (), name: str | None = None
+    ) -> dict[str, Any]:
+        """Create the team ``org/slug`` (the organisation too, if needed) with ``members``.
+
+        Review requests name it by its slug (``team_reviewers=["slug"]``) on the
+        organisation's repositories.
+        """
+        members = list(members)
         org, _, slug = org_team.partition("/")
         if not org or not slug:
             raise ValueError(f"team must be 'org/slug', not {org_team!r}")
@@ -1145,6 +1157,7 @@ class FakeGitHub:
         return [r for r in self.requests if r.method == method and pattern.search(r.path)]
 
     def clear_requests(self) -> None:
+        """Forget the recorded requests."""
         with self._lock:
             self._requests.clear()
 
@@ -1214,7 +1227,9 @@ class FakeGitHub:
         query = dict(query_pairs)
         lower_headers = {k.lower(): v for k, v in headers.items()}
         body, body_ok = self._parse_body(raw_body)
-        api_path = split.path[len(API_PREFIX) :] if split.path.startswith(API_PREFIX) else None
+        api_path = (
+            split.path[len(API_PREFIX) :] if split.path.startswith(API_PREFIX + "/") else None
+        )
         route, params = self._match(method, api_path) if api_path else (None, {})
         shown_path = api_path if api_path is not None else split.path
 
@@ -1231,21 +1246,29 @@ class FakeGitHub:
             for problem in problems:
                 self._problem(f"{method} {shown_path}: request: {problem}")
 
+        user: _User | None = None
         if failure is not None and failure.status is not None:
             reply = self._failure_reply(failure)
         elif route is None:
             self._problem(f"{method} {shown_path}: not implemented by the fake GitHub")
             reply = _Reply(404, _error(404))
+        elif (authenticated := self._authenticate(lower_headers)) is None:
+            # No header at all would be "Requires authentication"; PyGithub always sends one.
+            message = "Bad credentials" if "authorization" in lower_headers else None
+            reply = _Reply(401, _error(401, message or "Requires authentication"))
         elif not body_ok:
+            user = authenticated
             reply = _Reply(400, _error(400, "Problems parsing JSON"))
         elif body_problems:
             # GitHub checks request bodies against the same schema and answers 422.
+            user = authenticated
             message = "Invalid request.\n\n" + "\n".join(body_problems)
             reply = _Reply(422, _error(422, message))
         else:
-            reply = self._authenticated(method, shown_path, route, params, query, body, headers)
+            user = authenticated
+            reply = self._dispatch(_Call(method, shown_path, params, query, body, user), route)
 
-        reply_headers = self._headers(reply, lower_headers)
+        reply_headers = self._headers(reply, lower_headers, user)
         payload = b"" if reply.body is None else json.dumps(reply.body).encode()
         if route and spec_path and self._checker is not None:
             for problem in self._checker.check_response(
@@ -1267,38 +1290,26 @@ class FakeGitHub:
             self._requests.append(recorded)
         return reply.status, reply_headers, payload
 
-    def _authenticated(
-        self,
-        method: str,
-        path: str,
-        route: _Route,
-        params: dict[str, str],
-        query: dict[str, str],
-        body: Any,
-        headers: Mapping[str, str],
-    ) -> _Reply:
-        authorization = next(
-            (v for k, v in headers.items() if k.lower() == "authorization"), ""
-        ).strip()
-        scheme, _, credential = authorization.partition(" ")
-        if not authorization:
-            return _Reply(401, _error(401, "Requires authentication"))
-        login = (
-            self._tokens.get(credential.strip()) if scheme.lower() in ("token", "bearer") else None
-        )
-        if login is None:
-            return _Reply(401, _error(401, "Bad credentials"))
+    def _authenticate(self, headers: Mapping[str, str]) -> _User | None:
+        """The account of ``Authorization: token X`` / ``Bearer X`` (lower-case header keys)."""
+        scheme, _, credential = headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() not in ("token", "bearer"):
+            return None
         with self._lock:
-            user = self._users[login.lower()]
-            if not path.startswith("/rate_limit"):
-                self._rate_used[login] = self._rate_used.get(login, 0) + 1
-            call = _Call(method, path, params, query, body, user)
+            login = self._tokens.get(credential.strip())
+            return self._users[login.lower()] if login else None
+
+    def _dispatch(self, call: _Call, route: _Route) -> _Reply:
+        """Run the route's handler under the state lock, mapping errors to GitHub's shape."""
+        with self._lock:
+            if not call.path.startswith("/rate_limit"):  # GitHub does not count this one
+                self._rate_used[call.user.login] = self._rate_used.get(call.user.login, 0) + 1
             try:
                 return route.handler(self, call)
             except _ApiError as error:
                 return _Reply(error.status, error.body, error.headers)
             except Exception as error:  # a bug in the fake: say so loudly, answer like GitHub
-                self._problem(f"{method} {path}: the fake GitHub crashed: {error!r}")
+                self._problem(f"{call.method} {call.path}: the fake GitHub crashed: {error!r}")
                 return _Reply(500, _error(500))
 
     @staticmethod
@@ -1361,9 +1372,12 @@ class FakeGitHub:
             return _Reply(failure.status, body, headers)
         return _Reply(failure.status, _error(failure.status, failure.message))
 
-    def _headers(self, reply: _Reply, request_headers: Mapping[str, str]) -> dict[str, str]:
+    def _headers(
+        self, reply: _Reply, request_headers: Mapping[str, str], user: _User | None
+    ) -> dict[str, str]:
+        """GitHub's response headers (rate limit of the calling account, request id, …)."""
         with self._lock:
-            used = sum(self._rate_used.values())
+            used = self._rate_used.get(user.login, 0) if user else 0
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-GitHub-Media-Type": "github.v3; format=json",
@@ -1853,9 +1867,7 @@ class FakeGitHub:
                 "comments": 0,
                 "review_comments": 0,
                 "maintainer_can_modify": pull.maintainer_can_modify,
-                "commits": repo.git.count(base_sha, head_sha)
-                if pull.merged_at is None
-                else repo.git.count(merge_base, head_sha),
+                "commits": repo.git.count(base_sha, head_sha),
                 "additions": sum(c.additions for c in changes),
                 "deletions": sum(c.deletions for c in changes),
                 "changed_files": len(changes),
@@ -2053,6 +2065,7 @@ _PULLS_DOC = f"{DOCS}/pulls/pulls#create-a-pull-request"
 
 @_route("GET", "/repos/{owner}/{repo}/pulls")
 def _list_pulls(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Filters state/head/base, sorts like GitHub (newest first by default)."""
     repo = fake._repo(call)
     state = call.query.get("state", "open")
     pulls = [p for p in repo.pulls.values() if state == "all" or p.state == state]
@@ -2076,11 +2089,12 @@ def _list_pulls(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("POST", "/repos/{owner}/{repo}/pulls")
 def _create_pull(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Open a pull request from a branch of the same repository; GitHub's 422s."""
     repo = fake._repo(call)
     body = call.body if isinstance(call.body, dict) else {}
     base, head = str(body.get("base") or ""), str(body.get("head") or "")
     head_owner, _, head_ref = head.rpartition(":")
-    if not body.get("title") and "issue" not in body:
+    if not body.get("title"):  # converting an issue ("issue": N) is not supported
         raise _validation_failed(
             {"resource": "PullRequest", "code": "missing_field", "field": "title"}, doc=_PULLS_DOC
         )
@@ -2143,6 +2157,7 @@ def _get_pull(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}")
 def _update_pull(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Title, body, base, state (close / reopen)."""
     repo, pull = fake._pull_of(call)
     body = call.body if isinstance(call.body, dict) else {}
     doc = f"{DOCS}/pulls/pulls#update-a-pull-request"
@@ -2192,16 +2207,16 @@ def _update_pull(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits")
 def _pull_commits(fake: FakeGitHub, call: _Call) -> _Reply:
+    """The commits in base..head, oldest first (GitHub stops at 250)."""
     repo, pull = fake._pull_of(call)
-    head, base = fake._shas(repo, pull)
-    if pull.merged_at is not None:
-        base = repo.git.merge_base(base, head) or base
+    head, base = fake._shas(repo, pull)  # frozen at the merge for a merged pull request
     commits = repo.git.log(f"{base}..{head}", reverse=True)[:250]
     return fake._page(call, [fake._commit_json(repo, c) for c in commits])
 
 
 @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files")
 def _pull_files(fake: FakeGitHub, call: _Call) -> _Reply:
+    """The files of the diff merge-base...head, with line counts and patches."""
     repo, pull = fake._pull_of(call)
     base, head = fake._diff_base(repo, pull)
     changes = repo.git.diff(base, head)[:3000]
@@ -2219,6 +2234,7 @@ def _list_reviews(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")
 def _create_review(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Submit (or, without an event, start) a review as the calling account."""
     repo, pull = fake._pull_of(call)
     body = call.body if isinstance(call.body, dict) else {}
     doc = f"{DOCS}/pulls/reviews#create-a-review-for-a-pull-request"
@@ -2263,6 +2279,7 @@ def _review_request_lists(call: _Call) -> tuple[list[str], list[str]]:
 
 @_route("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers")
 def _request_reviewers(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Request reviews from known users and from teams of the repository's organisation."""
     repo, pull = fake._pull_of(call)
     users, teams = _review_request_lists(call)
     doc = f"{DOCS}/pulls/review-requests#request-reviewers-for-a-pull-request"
@@ -2310,6 +2327,11 @@ def _is_merged(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge")
 def _merge_pull(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Merge or squash with git plumbing (merge-tree, commit-tree, update-ref).
+
+    The repository allows merge commits and squash merges, not rebase merges, like many
+    company repositories; conflicts answer 405 as GitHub does.
+    """
     repo, pull = fake._pull_of(call)
     body = call.body if isinstance(call.body, dict) else {}
     doc = f"{DOCS}/pulls/pulls#merge-a-pull-request"
@@ -2391,6 +2413,7 @@ def _list_issue_labels(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels")
 def _add_issue_labels(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Add labels (a bare list or ``{"labels": [...]}``); unknown names are created."""
     repo, pull = fake._pull_of(call, "issue_number")
     items = call.body.get("labels") if isinstance(call.body, dict) else call.body
     names = []
@@ -2475,6 +2498,7 @@ def _get_commit(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs")
 def _list_check_runs(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Check runs of a commit; by default only the latest run of each name."""
     repo = fake._repo(call)
     sha = fake._resolve_ref(repo, call.params["ref"])
     if call.query.get("filter") == "all":
@@ -2491,6 +2515,7 @@ def _list_check_runs(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("GET", "/repos/{owner}/{repo}/commits/{ref}/status")
 def _combined_status(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Latest status per context; ``pending`` with ``total_count`` 0 when there are none."""
     repo = fake._repo(call)
     sha = fake._resolve_ref(repo, call.params["ref"])
     statuses = fake._latest_statuses(repo, sha)
@@ -2522,6 +2547,12 @@ def _combined_status(fake: FakeGitHub, call: _Call) -> _Reply:
     spec_template="/repos/{owner}/{repo}/commits/{ref}/statuses",
 )
 def _list_statuses(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Every status of a commit, newest first.
+
+    PyGithub's ``Commit.get_statuses()`` calls the legacy, undocumented
+    ``/repos/{owner}/{repo}/statuses/{ref}``, which GitHub still serves; it is validated as
+    its documented twin.
+    """
     repo = fake._repo(call)
     sha = fake._resolve_ref(repo, call.params["ref"])
     statuses = sorted(repo.statuses.get(sha, []), key=lambda s: -s["id"])
@@ -2530,6 +2561,7 @@ def _list_statuses(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("POST", "/repos/{owner}/{repo}/git/refs")
 def _create_ref(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Create ``refs/...`` with ``git update-ref`` (refusing to move an existing one)."""
     repo = fake._repo(call)
     body = call.body if isinstance(call.body, dict) else {}
     ref, sha = str(body.get("ref") or ""), str(body.get("sha") or "")
@@ -2550,6 +2582,7 @@ def _create_ref(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("GET", "/repos/{owner}/{repo}/git/ref/{ref}", greedy="ref")
 def _get_ref(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Exact ref lookup (``heads/main``, ``tags/v1.2.3``): a tag ref points at its tag object."""
     repo = fake._repo(call)
     ref = "refs/" + call.params["ref"]
     sha = repo.git.rev(ref) if repo.git.valid_ref_name(ref) else None
@@ -2560,6 +2593,7 @@ def _get_ref(fake: FakeGitHub, call: _Call) -> _Reply:
 
 @_route("POST", "/repos/{owner}/{repo}/git/tags")
 def _create_tag(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Write an annotated tag object with ``git mktag`` (the ref is a second call)."""
     repo = fake._repo(call)
     body = call.body if isinstance(call.body, dict) else {}
     doc = f"{DOCS}/git/tags#create-a-tag-object"
