@@ -101,7 +101,9 @@ def policy_path(tmp_path: Path, origin: Origin) -> Path:
     return write_policy(tmp_path, origin)
 
 
-def bot_settings(fake_slack: FakeSlack, database_url: str, policy_path: Path) -> Settings:
+def bot_settings(
+    fake_slack: FakeSlack, database_url: str, policy_path: Path, **more: str
+) -> Settings:
     return Settings(
         _env_file=None,
         slack_bot_token=BOT_TOKEN,
@@ -109,7 +111,14 @@ def bot_settings(fake_slack: FakeSlack, database_url: str, policy_path: Path) ->
         slack_api_url=fake_slack.api_url,
         database_url=database_url,
         hotfix_config=policy_path,
+        **more,
     )
+
+
+@pytest.fixture
+def github_settings() -> dict[str, str]:
+    """Extra settings for GitHub (none: no GitHub); modules with a fake GitHub override it."""
+    return {}
 
 
 @dataclass
@@ -131,9 +140,9 @@ class RunningBot:
 
 @pytest.fixture
 def running_bot(
-    fake_slack: FakeSlack, database_url: str, policy_path: Path
+    fake_slack: FakeSlack, database_url: str, policy_path: Path, github_settings: dict[str, str]
 ) -> Iterator[RunningBot]:
-    settings = bot_settings(fake_slack, database_url, policy_path)
+    settings = bot_settings(fake_slack, database_url, policy_path, **github_settings)
     bot = create_app(settings, load_policy(policy_path))
     bot.start()
     try:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
 from github.PullRequest import PullRequest
+from github.Repository import Repository
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class GitHubRepository:
             max_rate_limit_wait=0,
             secondary_rate_wait=0,
             allowed_methods=frozenset({"GET", "HEAD"}),
-            status_forcelist=(500, 502, 503, 504),
+            status_forcelist=[500, 502, 503, 504],
         )
         self._github = Github(
             base_url=api_url.rstrip("/"),
@@ -137,6 +138,7 @@ class GitHubRepository:
             retry=retry,
             seconds_between_requests=0.25 if throttle else None,
             seconds_between_writes=1.0 if throttle else None,
+            lazy=True,
         )
         self.full_name = full_name
         self._timeout = timeout
@@ -165,8 +167,8 @@ class GitHubRepository:
             reason = f"could not reach GitHub ({type(error).__name__})"
             raise GitHubFailed(operation, reason) from None
 
-    def _repo(self):  # type: ignore[no-untyped-def]
-        return self._github.get_repo(self.full_name, lazy=True)
+    def _repo(self) -> Repository:
+        return self._github.get_repo(self.full_name)
 
     # ------------------------------------------------------------------ PRs
 
@@ -178,6 +180,17 @@ class GitHubRepository:
                 state="open", head=f"{owner}:{head_branch}", base=base
             ):
                 return _info(pull)
+        return None
+
+    def merged_pull(self, head_branch: str, base: str) -> PullRequestInfo | None:
+        """A PR from ``head_branch`` into ``base`` that was merged (also by squash or rebase,
+        which git's ancestry cannot see)."""
+        with self._call(f"look for a merged PR of {head_branch}"):
+            owner = self.full_name.split("/")[0]
+            pulls = self._repo().get_pulls(state="closed", head=f"{owner}:{head_branch}", base=base)
+            for pull in pulls:
+                if pull.merged:
+                    return _info(pull)
         return None
 
     def open_pull(

@@ -270,7 +270,9 @@ class HotfixGit:
         )
         for target in targets:
             check = self._repo.merge_check(hotfix.branch, target)
-            if check.already_merged:
+            if check.already_merged or (
+                self._github is not None and self._github.merged_pull(hotfix.branch, target)
+            ):
                 already.append(target)
                 continue
             if check.conflicts:
