@@ -48,6 +48,7 @@ from workflows.github_client import GitHubRepository
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixService, system_clock
 from workflows.lifecycle import mermaid
+from workflows.review import HotfixReview
 from workflows.roles import RoleDirectory, role_title
 from workflows.scheduler import Timers
 
@@ -177,7 +178,13 @@ def create_app(
     # their own worker so Slack updates never wait behind them.
     git_work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotfix-git")
     git = GitFlow(
-        HotfixGit(hotfixes, policy, repository, github), hotfixes, cards, policy, git_work
+        HotfixGit(hotfixes, policy, repository, github),
+        HotfixReview(hotfixes, policy, github),
+        hotfixes,
+        cards,
+        policy,
+        git_work,
+        github_configured=github is not None,
     )
     services = BotServices(hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock)
     bot.register(bolt, services)

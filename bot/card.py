@@ -12,11 +12,12 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 
 from bot.ids import MessagePurpose
 from bot.render.approvals import approvals_fallback, refusal_message, render_approvals
@@ -246,6 +247,28 @@ class CardPublisher:
             log.warning("%s: notice not posted (%s): %s", hotfix.key, slack_error_code(exc), text)
             raise
         return MessageRef(response["channel"], response["ts"])
+
+    def permalink(self, hotfix: HotfixSnapshot) -> str:
+        """A link to the card (and so its thread), or the channel if Slack will not say."""
+        card = self._service.get(hotfix.id).messages.get(MessagePurpose.CARD)
+        if card is not None:
+            try:
+                response = self._client.chat_getPermalink(
+                    channel=card.channel_id, message_ts=card.ts
+                )
+                return str(response["permalink"])
+            except SlackApiError as exc:
+                log.info("%s: no permalink (%s)", hotfix.key, slack_error_code(exc))
+        return f"the Slack channel {hotfix.channel_id}"
+
+    def announce(self, channel: str, text: str, blocks: Sequence[Block]) -> None:
+        """A copy of a message in another channel (review, stakeholders); logged on failure."""
+        try:
+            self._client.chat_postMessage(
+                channel=channel, text=text, blocks=[b.to_dict() for b in blocks]
+            )
+        except SlackApiError as exc:
+            log.warning("could not post in %s: %s", channel, slack_error_code(exc))
 
     def say(self, hotfix: HotfixSnapshot, text: str) -> None:
         """A notice under the card that must not undo what was already recorded: if Slack

@@ -23,6 +23,7 @@ from workflows.git_repo import GitOperationFailed
 from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixMovedOn, HotfixService, HotfixSnapshot, MessageRef
+from workflows.review import PR_STATES, HotfixReview
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,17 @@ class GitFlow:
     def __init__(
         self,
         git: HotfixGit,
+        review: HotfixReview,
         service: HotfixService,
         cards: CardPublisher,
         policy: Policy,
         background: ThreadPoolExecutor,
+        *,
+        github_configured: bool,
     ) -> None:
         self.git = git
+        self.review = review
+        self._github_configured = github_configured
         self._service = service
         self._cards = cards
         self._policy = policy
@@ -86,6 +92,10 @@ class GitFlow:
     def create_branch(self, hotfix_id: int, actor: str) -> None:
         self._expect(hotfix_id, ("approved", "rolled_back"), actor)
         self._later(lambda: self._create_branch(hotfix_id, actor), f"branch of HF-{hotfix_id}")
+
+    def open_pr(self, hotfix_id: int, actor: str) -> None:
+        self._expect(hotfix_id, PR_STATES, actor)
+        self._later(lambda: self._open_pr(hotfix_id, actor), f"PR of HF-{hotfix_id}")
 
     def merge_back(self, hotfix_id: int, actor: str) -> None:
         self._expect(hotfix_id, ("merging_back",), actor)
@@ -149,8 +159,32 @@ class GitFlow:
             hotfix,
             f"cutting the hotfix branch from {hotfix.base_tag or 'the production tag'}",
             ActionId.CREATE_BRANCH,
-            lambda: render.branch_ready(self.git.create_branch(hotfix_id, actor=actor)),
+            lambda: render.branch_ready(
+                self.git.create_branch(hotfix_id, actor=actor), offer_pr=self._github_configured
+            ),
         )
+
+    def _open_pr(self, hotfix_id: int, actor: str) -> None:
+        hotfix = self._service.get(hotfix_id)
+
+        def work() -> tuple[str, Sequence[Block]]:
+            opened = self.review.open_pr(
+                hotfix_id, actor=actor, thread_link=self._cards.permalink(hotfix)
+            )
+            if opened.disclosures:
+                self._say(hotfix, render.disclosure_warning(hotfix, list(opened.disclosures)))
+            if opened.warnings:
+                self._say(hotfix, render.minimal_warnings(hotfix, opened.warnings))
+            text, blocks = render.review_request(
+                opened,
+                people=self._policy.people,
+                reviewers=self._policy.review.github_reviewers,
+            )
+            if self._policy.channels.review:
+                self._cards.announce(self._policy.channels.review, text, blocks)
+            return text, blocks
+
+        self._step(hotfix, "opening the pull request", ActionId.OPEN_PR, work)
 
     def _merge_back(self, hotfix_id: int, actor: str) -> None:
         hotfix = self._service.get(hotfix_id)

@@ -16,6 +16,7 @@ class Subcommand(StrEnum):
     ABORT = "abort"
     BASE = "base"
     MERGE_BACK = "merge-back"
+    PR = "pr"
     HELP = "help"
 
 
@@ -39,6 +40,7 @@ class ActionId(StrEnum):
     REASON = "reason"
     CREATE_BRANCH = "hotfix_create_branch"
     MERGE_BACK = "hotfix_merge_back"
+    OPEN_PR = "hotfix_open_pr"
     # Input elements of the assessment modal (one per field of the procedure's Hotfix Request).
     ISSUE = "issue"
     SEVERITY = "severity"

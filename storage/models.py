@@ -100,6 +100,9 @@ class Hotfix(Base):
     base_commit: Mapped[str | None] = mapped_column(String(64))
     branch: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[str | None] = mapped_column(String(200))
+    # GitHub: the hotfix pull request.
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    pr_url: Mapped[str | None] = mapped_column(String(500))
 
     approvals: Mapped[list[Approval]] = relationship(
         back_populates="hotfix", order_by="Approval.id", cascade="all, delete-orphan"

@@ -24,7 +24,8 @@ from workflows.config import Settings, load_policy
 if TYPE_CHECKING:
     from tests.git_fixtures import Origin
 
-pytest_plugins = ["tests.git_fixtures"]  # the `origin` fixture: a real bare repository
+# `origin` (a real bare repository) and `fake_github` (GitHub's REST API backed by it).
+pytest_plugins = ["tests.git_fixtures", "tests.github_fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "test-signing-secret"

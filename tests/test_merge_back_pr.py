@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,12 @@ import pytest
 from storage.models import Hotfix
 from tests.conftest import REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
+from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
 from tests.test_approvals import click, in_thread
 from tests.test_commands import reply
 from tests.test_git_flow import FIXED, approve_all, resolve_by_hand, to_merging_back
 from tests.test_start import text_of
-
-REPO = "acme/api"
-
-
-@pytest.fixture
-def fake_github(origin: Origin) -> Iterator[FakeGitHub]:
-    with FakeGitHub() as github:
-        github.add_repo(REPO, origin.path)
-        yield github
-        github.assert_valid()
 
 
 @pytest.fixture

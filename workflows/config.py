@@ -267,6 +267,18 @@ DEFAULT_DISCLOSING_WORDS: Final = (
     "unauthorized",
     "privilege escalation",
 )
+DEFAULT_SUSPICIOUS_PATHS: Final = (
+    "*.lock",
+    "package-lock.json",
+    "go.sum",
+    ".github/*",
+    ".gitlab-ci.yml",
+    ".circleci/*",
+    "Jenkinsfile",
+    "*migrations/*",
+    "alembic/*",
+)
+_GITHUB_REVIEWER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?")
 _SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
 _GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]+")
 _TAG_PLACEHOLDERS: Final = ("major", "minor", "patch")
@@ -470,12 +482,40 @@ class Security(_Section):
         return words
 
 
+class Review(_Section):
+    """The expedited review (procedure Phase 4): the PR, who reviews, what is "minimal"."""
+
+    labels: tuple[str, ...] = ("hotfix",)
+    github_reviewers: tuple[str, ...] = ()
+    max_files: int = Field(default=10, ge=1)
+    max_lines: int = Field(default=300, ge=1)
+    suspicious_paths: tuple[str, ...] = DEFAULT_SUSPICIOUS_PATHS
+    require_github_approval: bool = True
+    poll_interval: timedelta = timedelta(minutes=1)
+
+    @field_validator("poll_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_duration(value)
+        return value
+
+    @field_validator("github_reviewers")
+    @classmethod
+    def _logins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for login in value:
+            if not _GITHUB_REVIEWER.fullmatch(login):
+                raise ValueError(f"{login!r} is not a GitHub login or org/team slug")
+        return value
+
+
 class Channels(_Section):
     """Slack channels the bot posts to besides the hotfix channel."""
 
     stakeholders: str | None = None
+    review: str | None = None
 
-    @field_validator("stakeholders")
+    @field_validator("stakeholders", "review")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
         if value is not None and not _SLACK_CHANNEL.fullmatch(value):
@@ -493,6 +533,8 @@ class Policy(_Section):
     escalation: RoleList = DEFAULT_ESCALATION
     channels: Channels = Field(default_factory=Channels)
     security: Security = Field(default_factory=Security)
+    review: Review = Field(default_factory=Review)
+    people: dict[str, SlackPrincipal] = Field(default_factory=dict)
     data_dir: Path = Path("data")
 
     @model_validator(mode="before")
@@ -500,7 +542,7 @@ class Policy(_Section):
     def _empty_sections_use_defaults(cls, data: Any) -> Any:
         # "channels:" with every key commented out reads as null; it means "the defaults".
         if isinstance(data, Mapping):
-            optional = ("approvals", "budgets", "channels", "security")
+            optional = ("approvals", "budgets", "channels", "security", "review", "people")
             return {k: v for k, v in data.items() if not (k in optional and v is None)}
         return data
 

@@ -204,6 +204,13 @@ class GitHubRepository:
             pull = self._repo().create_pull(base=base, head=head_branch, title=title, body=body)
             return _info(pull), True
 
+    def describe(self, number: int, body: str) -> None:
+        """Set the PR's description (only when it differs)."""
+        with self._call(f"describe PR #{number}"):
+            pull = self._repo().get_pull(number)
+            if (pull.body or "") != body:
+                pull.edit(body=body)
+
     def pull(self, number: int) -> PullRequestInfo:
         with self._call(f"read PR #{number}"):
             return _info(self._repo().get_pull(number))

@@ -106,6 +106,8 @@ class HotfixSnapshot:
     base_commit: str | None = None
     branch: str | None = None
     version: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
 
     @property
     def key(self) -> str:
@@ -606,4 +608,6 @@ class HotfixService:
             base_commit=hotfix.base_commit,
             branch=hotfix.branch,
             version=hotfix.version,
+            pr_number=hotfix.pr_number,
+            pr_url=hotfix.pr_url,
         )

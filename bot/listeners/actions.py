@@ -43,6 +43,12 @@ def register(app: App, services: BotServices) -> None:
         ack()
         services.git.create_branch(hotfix_id_from(action), body["user"]["id"])
 
+    @app.action(ActionId.OPEN_PR)
+    @reported
+    def open_pr(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
+        services.git.open_pr(hotfix_id_from(action), body["user"]["id"])
+
     @app.action(ActionId.MERGE_BACK)
     @reported
     def merge_back(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:

@@ -88,6 +88,14 @@ def register(app: App, services: BotServices) -> None:
             hotfix = services.git.choose_base(_hotfix_id(key), tag.strip(), user)
             respond(text=f"📌 {hotfix.key} now starts from `{hotfix.base_tag}`.")
 
+        elif subcommand == Subcommand.PR:
+            ack()
+            if not rest:
+                raise DomainError("Usage: `/hotfix pr HF-n`.")
+            hotfix_id = _hotfix_id(rest.split()[0])
+            services.git.open_pr(hotfix_id, user)
+            respond(text=f"📬 Opening the pull request of HF-{hotfix_id}; see its thread.")
+
         elif subcommand == Subcommand.MERGE_BACK:
             ack()
             if not rest:

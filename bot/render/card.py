@@ -105,6 +105,8 @@ def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
             git.insert(0, f"`{mrkdwn.escape(hotfix.branch)}`")
         if hotfix.version:
             git.append(f"→ `{hotfix.version}`")
+        if hotfix.pr_url:
+            git.append(f"· <{hotfix.pr_url}|PR #{hotfix.pr_number}>")
         fields.append(MarkdownTextObject(text="*Git*\n" + " ".join(git)))
     if flags:
         fields.append(MarkdownTextObject(text="*Flags*\n" + "  ".join(flags)))

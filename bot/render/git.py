@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -13,17 +15,19 @@ from slack_sdk.models.blocks import (
 
 from bot import mrkdwn
 from bot.ids import ActionId, BlockId
+from workflows.durations import format_duration
 from workflows.hotfix_git import MergeBackReport
 from workflows.hotfixes import HotfixSnapshot
 from workflows.naming import Disclosure
+from workflows.review import OpenedPullRequest
 
 
 def _button(label: str, action: ActionId, hotfix: HotfixSnapshot, style: str | None = None):
     return ButtonElement(text=label, action_id=action, value=str(hotfix.id), style=style)
 
 
-def branch_ready(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
-    """Phase 2 done: the exact commands to start work."""
+def branch_ready(hotfix: HotfixSnapshot, *, offer_pr: bool = False) -> tuple[str, list[Block]]:
+    """Phase 2 done: the exact commands to start work (and, with GitHub, the PR button)."""
     branch = mrkdwn.escape(hotfix.branch or "")
     text = (
         f"🌿 *{hotfix.key}*: branch `{branch}` is cut from `{hotfix.base_tag}` and pushed"
@@ -31,7 +35,24 @@ def branch_ready(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
         f"```git fetch origin && git switch {branch}```\n"
         "Keep the change minimal: fix only this issue, with a test."
     )
-    return text, [SectionBlock(text=MarkdownTextObject(text=text))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
+    if offer_pr:
+        blocks.append(
+            ActionsBlock(
+                block_id=BlockId.GIT_ACTIONS,
+                elements=[_button("Open PR", ActionId.OPEN_PR, hotfix, "primary")],
+            )
+        )
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"When the fix is pushed: Open PR, or `/hotfix pr {hotfix.key}`."
+                    )
+                ]
+            )
+        )
+    return text, blocks
 
 
 def create_branch_offer(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
@@ -52,7 +73,7 @@ def git_failed(
 ) -> tuple[str, list[Block]]:
     """One line: which operation failed and why; a Retry button; the state is unchanged."""
     text = (
-        f"⚠️ *{hotfix.key}*: {mrkdwn.escape(what)} failed — {mrkdwn.fit(reason, 500)}. "
+        f"⚠️ *{hotfix.key}*: {mrkdwn.escape(what)} failed — {mrkdwn.fit(reason.rstrip('.'), 500)}. "
         f"Nothing was half-done; {hotfix.key} stays *{hotfix.state.replace('_', ' ')}*."
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
@@ -145,3 +166,44 @@ def disclosure_warning(hotfix: HotfixSnapshot, hits: list[Disclosure]) -> str:
         "BAD: `Fix SQL injection in user search`\n"
         "GOOD: `Improve input validation in search functionality`"
     )
+
+
+def review_request(
+    opened: OpenedPullRequest, *, people: Mapping[str, str], reviewers: Sequence[str]
+) -> tuple[str, list[Block]]:
+    """The procedure's Slack template: "🚨 HOTFIX PR Ready for Review — URGENT"."""
+    hotfix, pull, summary = opened.hotfix, opened.pull, opened.summary
+    issue = (
+        "Security fix (details in the incident thread)"
+        if hotfix.security_fix
+        else (mrkdwn.fit(hotfix.title, 300))
+    )
+    named = [mrkdwn.user(people[r]) if r in people else f"`{mrkdwn.escape(r)}`" for r in reviewers]
+    eta = format_duration(hotfix.estimated_fix) if hotfix.estimated_fix else "as soon as reviewed"
+    tests = (
+        f"{len(summary.test_files)} test files, {summary.test_lines_added} test lines added"
+        if summary.test_files
+        else "no test changes"
+    )
+    text = "\n".join(
+        [
+            "🚨 *HOTFIX PR Ready for Review — URGENT*",
+            f"*Issue:* {issue}",
+            f"*PR:* <{pull.url}|#{pull.number}>" + ("" if opened.created else " (adopted)"),
+            f"*Branch:* `{mrkdwn.escape(pull.head_branch)}`",
+            f"*Reviewers:* {', '.join(named) or 'anyone but the author'}",
+            f"*ETA to deploy:* {eta}",
+            "*Change Summary:*",
+            f"• {len(summary.files)} files, +{summary.additions} −{summary.deletions} lines",
+            f"• {tests}",
+            "*Testing Done:* see the checklist in the PR description.",
+            f"*Urgency:* {hotfix.severity.label} production issue — needs immediate review.",
+            "Please review ASAP — ping the requester with any questions!",
+        ]
+    )
+    return text, [SectionBlock(text=MarkdownTextObject(text=mrkdwn.plain(text, 3000)))]
+
+
+def minimal_warnings(hotfix: HotfixSnapshot, warnings: Sequence[str]) -> str:
+    listed = "\n".join(f"• {w}" for w in warnings[:15])
+    return f"⚠️ *{hotfix.key}: keep changes minimal.*\n{listed}"

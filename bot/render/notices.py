@@ -54,6 +54,9 @@ Stop a hotfix (its requester, an Engineering Manager or the CTO).
 `{Command.HOTFIX} base HF-n <tag>`
 Choose the production tag the hotfix branch starts from.
 
+`{Command.HOTFIX} pr HF-n`
+Open (or adopt) the hotfix pull request and ask for the expedited review.
+
 `{Command.HOTFIX} merge-back HF-n`
 Merge the fix back into every branch that must receive it (safe to re-run).
 

@@ -1,0 +1,158 @@
+"""Phase 4 begins: the hotfix PR opened (or adopted) from Slack, described and announced."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from storage.models import Event, Hotfix
+from tests.conftest import EM, REQUESTER, RunningBot, write_policy
+from tests.git_fixtures import Origin
+from tests.github_fixtures import REPO
+from tests.harness.fake_github import FakeGitHub
+from tests.test_approvals import card, click, in_thread
+from tests.test_commands import reply
+from tests.test_git_flow import FIXED, approve_all
+from tests.test_start import text_of
+
+TEST = "def test_empty_token_is_refused():\n    assert not authenticate('')\n"
+
+
+@pytest.fixture
+def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
+    return {"github_token": fake_github.token, "github_api_url": fake_github.api_url}
+
+
+@pytest.fixture
+def policy_path(tmp_path: Path, origin: Origin) -> Path:
+    return write_policy(
+        tmp_path,
+        origin,
+        repository={"github": REPO},
+        review={"github_reviewers": ["dana-em", "acme/security"], "max_files": 3},
+        people={"dana-em": EM},
+    )
+
+
+def push_fix(origin: Origin, branch: str, extra: dict[str, str] | None = None) -> str:
+    files = {"auth.py": FIXED, "tests/test_auth.py": TEST, **(extra or {})}
+    return origin.commit_on(branch, files, "Add null check before token validation")
+
+
+def test_open_pr_creates_describes_and_announces_it(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    ready = bot.fake.wait_for(lambda: in_thread(bot, "🌿"))[0]
+    click(bot, ready, "Open PR", REQUESTER)
+
+    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    [pull] = fake_github.pulls(REPO)
+    assert pull["title"] == "Hotfix: Login accepts empty tokens (SEC-9)"
+    assert (pull["head"]["ref"], pull["base"]["ref"]) == (hotfix.branch, "main")
+    assert "**Issue:** Login accepts empty tokens" in pull["body"]
+    assert "2 files, +4 −0 lines; 1 test files, 2 test lines added" in pull["body"]
+    assert "Slack thread: http" in pull["body"]
+    assert [label["name"] for label in pull["labels"]] == ["hotfix"]
+    assert [u["login"] for u in pull["requested_reviewers"]] == ["dana-em"]
+    assert [t["slug"] for t in pull["requested_teams"]] == ["security"]
+
+    said = announced["text"]
+    assert said.startswith("🚨 *HOTFIX PR Ready for Review — URGENT*")
+    assert f"*PR:* <{pull['html_url']}|#{pull['number']}>" in said
+    assert f"*Branch:* `{hotfix.branch}`" in said
+    assert f"*Reviewers:* <@{EM}>, `acme/security`" in said
+    assert "• 2 files, +4 −0 lines" in said and "• 1 test files, 2 test lines added" in said
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "in_review")
+    assert bot.rows(Hotfix)[0].pr_number == pull["number"]
+    bot.fake.wait_for(lambda: f"PR #{pull['number']}" in text_of(card(bot)["blocks"]))
+    assert not in_thread(bot, "⚠️")  # small and tested: nothing to warn about
+
+
+def test_an_existing_pr_is_adopted(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    opened_by_hand = api(
+        fake_github,
+        "POST",
+        f"/repos/{REPO}/pulls",
+        {"title": "fix login", "head": hotfix.branch, "base": "main"},
+    )
+    assert reply(bot, "pr HF-1")["text"] == "📬 Opening the pull request of HF-1; see its thread."
+    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    assert f"|#{opened_by_hand['number']}> (adopted)" in announced["text"]
+    assert len(fake_github.pulls(REPO)) == 1
+    assert any(e.detail.get("adopted") for e in bot.rows(Event) if e.kind == "pr_opened")
+
+
+def test_a_large_change_gets_a_keep_it_minimal_warning(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch, {"package-lock.json": "{}\n", "a.py": "a\n", "b.py": "b\n"})
+    reply(bot, "pr HF-1")
+    warning = bot.fake.wait_for(
+        lambda: in_thread(bot, "⚠️ *HF-1: keep changes minimal"), timeout=20
+    )[0]
+    assert "5 files changed (more than 3)" in warning["text"]
+    assert "`package-lock.json` is changed (matches `package-lock.json`)" in warning["text"]
+
+
+def test_github_failing_keeps_the_hotfix_where_it_was(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    fake_github.fail("POST", r"/pulls$", status=500, times=None)
+    reply(bot, "pr HF-1")
+    failure = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ *HF-1*"), timeout=20)[0]
+    assert "GitHub answered 500" in failure["text"] and "stays *fixing*" in failure["text"]
+    assert bot.rows(Hotfix)[0].state == "fixing"
+    fake_github.recover()
+    click(bot, failure, "Retry", REQUESTER)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "in_review", timeout=20)
+
+
+def api(github: FakeGitHub, method: str, path: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        f"{github.api_url}{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"token {github.token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_a_security_fix_pr_is_neutral_and_its_commits_are_checked(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    bot.bot.services.hotfixes.note(
+        hotfix.id, actor=REQUESTER, kind="flagged", changes={"security_fix": True}
+    )
+    origin.commit_on(
+        hotfix.branch,
+        {"auth.py": FIXED, "tests/test_auth.py": TEST},
+        "Fix auth bypass with an empty token",
+    )
+    reply(bot, "pr HF-1")
+    warning = bot.fake.wait_for(lambda: in_thread(bot, "🔒"), timeout=20)[0]
+    assert "“Fix auth bypass with an empty token” (bypass)" in warning["text"]
+    [pull] = fake_github.pulls(REPO)
+    assert pull["title"] == "Hotfix v1.2.4 (SEC-9)"
+    assert "Login accepts empty tokens" not in pull["body"]
+    assert "**Issue:** A security fix: details are in the Slack thread" in pull["body"]
+    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    assert "*Issue:* Security fix (details in the incident thread)" in announced["text"]

@@ -1,0 +1,168 @@
+"""The procedure's Phase 4 on GitHub: the hotfix PR, its change summary and its warnings.
+
+Opening the PR is idempotent: an open PR for the branch (opened by hand, or by an earlier
+attempt) is adopted; labels and review requests already there are left alone.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from workflows.config import Policy
+from workflows.errors import DomainError
+from workflows.github_client import ChangeSummary, GitHubRepository, PullRequestInfo
+from workflows.hotfixes import HotfixMovedOn, HotfixService, HotfixSnapshot
+from workflows.naming import Disclosure, find_disclosures
+
+#: The hotfix's PR may be opened (or adopted again) while the fix is being written or reviewed.
+PR_STATES = ("fixing", "in_review")
+
+
+@dataclass(frozen=True)
+class OpenedPullRequest:
+    hotfix: HotfixSnapshot
+    pull: PullRequestInfo
+    created: bool
+    summary: ChangeSummary
+    warnings: tuple[str, ...]
+    disclosures: tuple[Disclosure, ...]
+
+
+def pr_title(hotfix: HotfixSnapshot) -> str:
+    """The procedure's ``Hotfix: <title> (<ticket>)``; neutral for a security fix."""
+    ticket = f" ({hotfix.ticket})" if hotfix.ticket else ""
+    if hotfix.security_fix:
+        return f"Hotfix {hotfix.version or hotfix.key}{ticket}"
+    return f"Hotfix: {hotfix.title}{ticket}"
+
+
+def pr_body(hotfix: HotfixSnapshot, summary: ChangeSummary | None, thread_link: str) -> str:
+    """What a reviewer needs: the issue, the change, the testing, deploy and rollback."""
+    issue = (
+        "A security fix: details are in the Slack thread, not here."
+        if hotfix.security_fix
+        else hotfix.title
+    )
+    impact = "See the Slack thread." if hotfix.security_fix else hotfix.impact
+    if summary is None:
+        change = "_Computed once the PR exists._"
+    else:
+        change = (
+            f"{len(summary.files)} files, +{summary.additions} −{summary.deletions} lines; "
+            f"{len(summary.test_files)} test files, {summary.test_lines_added} test lines added"
+        )
+    migration = (
+        " and follow the migration's rollback (two-phase deploy)."
+        if hotfix.needs_migration
+        else "."
+    )
+    return "\n".join(
+        [
+            f"**Hotfix {hotfix.key}** · severity **{hotfix.severity.label}**"
+            + (f" · ticket {hotfix.ticket}" if hotfix.ticket else ""),
+            "",
+            f"**Issue:** {issue}",
+            f"**Impact:** {impact}",
+            f"**Base:** `{hotfix.base_tag}` → ships as `{hotfix.version}`",
+            f"**Change summary:** {change}",
+            "",
+            "**Testing done** (author, tick what you did):",
+            "- [ ] Unit tests",
+            "- [ ] Integration tests",
+            "- [ ] Manual verification in staging",
+            "",
+            f"**Deploy plan:** tag `{hotfix.version}` on the reviewed head, deploy it, verify the "
+            "health check, monitor for 30 minutes.",
+            f"**Rollback plan:** redeploy `{hotfix.base_tag}`{migration}",
+            "",
+            f"Slack thread: {thread_link}",
+        ]
+    )
+
+
+def size_warnings(summary: ChangeSummary, policy: Policy, *, needs_migration: bool) -> list[str]:
+    """Where the change is not "minimal", and why that matters in a hotfix."""
+    review = policy.review
+    warnings = []
+    if len(summary.files) > review.max_files:
+        warnings.append(
+            f"{len(summary.files)} files changed (more than {review.max_files}): every extra "
+            "file is one more thing that can break in production."
+        )
+    if summary.lines > review.max_lines:
+        warnings.append(
+            f"{summary.lines} lines changed (more than {review.max_lines}): a hotfix fixes one "
+            "thing; refactors wait for the normal release."
+        )
+    patterns = [p for p in review.suspicious_paths if not (needs_migration and "migration" in p)]
+    for changed in summary.files:
+        hit = next((p for p in patterns if fnmatch.fnmatch(changed.name, p)), None)
+        if hit:
+            warnings.append(
+                f"`{changed.name}` is changed (matches `{hit}`): lock files, CI configuration "
+                "and migrations change more than the fix itself."
+            )
+    if not summary.test_files:
+        warnings.append("No test file changed: the procedure asks for a test with the fix.")
+    return warnings
+
+
+class HotfixReview:
+    """Opens (or adopts) the hotfix PR and describes it."""
+
+    def __init__(
+        self, service: HotfixService, policy: Policy, github: GitHubRepository | None
+    ) -> None:
+        self._service = service
+        self._policy = policy
+        self._github = github
+
+    def open_pr(self, hotfix_id: int, *, actor: str, thread_link: str) -> OpenedPullRequest:
+        hotfix = self._service.get(hotfix_id)
+        if hotfix.state not in PR_STATES:
+            raise HotfixMovedOn(hotfix.key, hotfix.state)
+        if self._github is None:
+            raise DomainError(
+                "GitHub is not configured: set `repository.github` in the policy file and "
+                "`GITHUB_TOKEN` in the environment."
+            )
+        if not hotfix.branch:
+            raise DomainError(f"{hotfix.key} has no branch yet.")
+        github = self._github
+        base = self._policy.repository.production_branch
+        pull, created = github.open_pull(
+            head_branch=hotfix.branch,
+            base=base,
+            title=pr_title(hotfix),
+            body=pr_body(hotfix, None, thread_link),
+        )
+        summary = github.changes(pull.number)
+        github.describe(pull.number, pr_body(hotfix, summary, thread_link))
+        github.label(pull.number, self._policy.review.labels)
+        github.request_reviewers(pull.number, self._policy.review.github_reviewers)
+        disclosures: list[Disclosure] = []
+        if hotfix.security_fix:
+            commits = github.commits(pull.number)
+            disclosures = find_disclosures(
+                [("PR title", pull.title)] + [(f"commit {c.sha[:7]}", c.message) for c in commits],
+                self._policy.security.disclosing_words,
+            )
+        changes = {"pr_number": pull.number, "pr_url": pull.url}
+        detail = {"pr": pull.number, "url": pull.url, "adopted": not created}
+        if hotfix.state == "fixing":
+            hotfix = self._service.fire(
+                hotfix_id, "pr_opened", actor=actor, detail=detail, changes=changes
+            )
+        else:
+            hotfix = self._service.note(
+                hotfix_id, actor=actor, kind="pr_described", detail=detail, changes=changes
+            )
+        return OpenedPullRequest(
+            hotfix,
+            pull,
+            created,
+            summary,
+            tuple(size_warnings(summary, self._policy, needs_migration=hotfix.needs_migration)),
+            tuple(disclosures),
+        )
