@@ -185,7 +185,9 @@ def create_app(
         policy,
         git_work,
         github_configured=github is not None,
+        timers=timers,
     )
+    hotfixes.subscribe(in_background(background, git.sync_ci_poll))
     services = BotServices(hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock)
     bot.register(bolt, services)
     return HotfixBot(

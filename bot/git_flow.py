@@ -6,9 +6,12 @@ and why in one line, with a Retry button, and leaves the hotfix where it was.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
@@ -24,8 +27,11 @@ from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixMovedOn, HotfixService, HotfixSnapshot, MessageRef
 from workflows.review import PR_STATES, HotfixReview
+from workflows.scheduler import Timers
 
 log = logging.getLogger(__name__)
+
+CI_POLL_JOB = "ci_poll"
 
 
 class GitFlow:
@@ -41,10 +47,14 @@ class GitFlow:
         background: ThreadPoolExecutor,
         *,
         github_configured: bool,
+        timers: Timers | None = None,
     ) -> None:
         self.git = git
         self.review = review
         self._github_configured = github_configured
+        self._timers = timers
+        if timers is not None:
+            timers.register(CI_POLL_JOB, self._poll_ci)
         self._service = service
         self._cards = cards
         self._policy = policy
@@ -96,6 +106,42 @@ class GitFlow:
     def open_pr(self, hotfix_id: int, actor: str) -> None:
         self._expect(hotfix_id, PR_STATES, actor)
         self._later(lambda: self._open_pr(hotfix_id, actor), f"PR of HF-{hotfix_id}")
+
+    def check_ci(self, hotfix_id: int) -> HotfixSnapshot:
+        """Read CI now (a button, /hotfix status, the poll); the card follows."""
+        return self.review.check_ci(hotfix_id)
+
+    def sync_ci_poll(self, hotfix_id: int) -> None:
+        """After any change: while a hotfix is in review, CI is re-read every poll interval."""
+        if self._timers is None:
+            return
+        hotfix = self._service.get(hotfix_id)
+        prefix = f"hotfix-{hotfix_id}-ci-"
+        if hotfix.state != "in_review" or hotfix.pr_number is None:
+            for job_id, _ in self._timers.pending(prefix):
+                self._timers.cancel(job_id)
+        elif not self._timers.pending(prefix):
+            self._arm_ci_poll(hotfix_id)
+
+    def _arm_ci_poll(self, hotfix_id: int) -> None:
+        assert self._timers is not None
+        self._timers.at(
+            datetime.now(UTC) + self._policy.review.poll_interval,
+            CI_POLL_JOB,
+            hotfix_id,
+            f"hotfix-{hotfix_id}-ci-{uuid.uuid4().hex[:8]}",
+            replace=False,
+        )
+
+    def _poll_ci(self, hotfix_id: int) -> None:
+        hotfix = self._service.get(hotfix_id)
+        if hotfix.state != "in_review":
+            return
+        try:
+            self.review.check_ci(hotfix_id)
+        except (GitHubFailed, DatabaseUnavailable, DomainError) as error:
+            log.warning("%s: CI not read (%s); trying again at the next poll", hotfix.key, error)
+        self._arm_ci_poll(hotfix_id)
 
     def merge_back(self, hotfix_id: int, actor: str) -> None:
         self._expect(hotfix_id, ("merging_back",), actor)
@@ -182,6 +228,8 @@ class GitFlow:
             )
             if self._policy.channels.review:
                 self._cards.announce(self._policy.channels.review, text, blocks)
+            with contextlib.suppress(GitHubFailed):  # the poll reads it again shortly
+                self.review.check_ci(hotfix_id)  # the card shows CI from now on
             return text, blocks
 
         self._step(hotfix, "opening the pull request", ActionId.OPEN_PR, work)

@@ -41,6 +41,7 @@ class ActionId(StrEnum):
     CREATE_BRANCH = "hotfix_create_branch"
     MERGE_BACK = "hotfix_merge_back"
     OPEN_PR = "hotfix_open_pr"
+    RECHECK_CI = "hotfix_recheck_ci"
     # Input elements of the assessment modal (one per field of the procedure's Hotfix Request).
     ISSUE = "issue"
     SEVERITY = "severity"

@@ -103,6 +103,9 @@ class Hotfix(Base):
     # GitHub: the hotfix pull request.
     pr_number: Mapped[int | None] = mapped_column(Integer)
     pr_url: Mapped[str | None] = mapped_column(String(500))
+    # CI on the PR's head, as last read: green | pending | failing, and what is not green.
+    ci_state: Mapped[str | None] = mapped_column(String(16))
+    ci_detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
 
     approvals: Mapped[list[Approval]] = relationship(
         back_populates="hotfix", order_by="Approval.id", cascade="all, delete-orphan"

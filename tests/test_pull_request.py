@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import urllib.request
 from pathlib import Path
@@ -32,7 +33,11 @@ def policy_path(tmp_path: Path, origin: Origin) -> Path:
         tmp_path,
         origin,
         repository={"github": REPO},
-        review={"github_reviewers": ["dana-em", "acme/security"], "max_files": 3},
+        review={
+            "github_reviewers": ["dana-em", "acme/security"],
+            "max_files": 3,
+            "poll_interval": "1s",
+        },
         people={"dana-em": EM},
     )
 
@@ -156,3 +161,56 @@ def test_a_security_fix_pr_is_neutral_and_its_commits_are_checked(
     assert "**Issue:** A security fix: details are in the Slack thread" in pull["body"]
     announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
     assert "*Issue:* Security fix (details in the incident thread)" in announced["text"]
+
+
+def ci_on_card(bot: RunningBot) -> str:
+    shown = text_of(card(bot)["blocks"])
+    return shown.split("*CI*\\n")[1].split('"')[0] if "*CI*" in shown else ""
+
+
+def test_ci_is_read_from_check_runs_and_statuses(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    head = push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    # No check runs and no statuses: GitHub says "pending" for the combined status, but
+    # nothing is running, so this is green.
+    bot.fake.wait_for(lambda: ci_on_card(bot) == "✅ green")
+
+    fake_github.add_check_run(
+        REPO, head, "lint", conclusion="failure", html_url=f"{fake_github.url}/runs/1"
+    )
+    click(bot, announced, "Re-check CI", EM)
+    said = bot.fake.wait_for(lambda: bot.fake.responses(EM))[-1]["text"]
+    assert said == f"CI of HF-1: ❌ failing: <{fake_github.url}/runs/1|lint>"
+    bot.fake.wait_for(lambda: ci_on_card(bot).startswith("❌ failing"))
+
+    fake_github.add_check_run(REPO, head, "lint", conclusion="success")
+    fake_github.set_status(REPO, head, "ci/jenkins", "pending")
+    reply(bot, "status HF-1", user=EM)  # status re-reads CI too
+    bot.fake.wait_for(lambda: ci_on_card(bot) == "⏳ pending: ci/jenkins")
+    fake_github.set_status(REPO, head, "ci/jenkins", "success")
+    click(bot, announced, "Re-check CI", EM)
+    bot.fake.wait_for(lambda: ci_on_card(bot) == "✅ green")
+    states = [e.detail["state"] for e in bot.rows(Event) if e.kind == "ci"]
+    # Each change of CI is one line of the timeline (the 1 s poll may see extra ones).
+    assert states[0] == states[-1] == "green"
+    assert states.index("failing") < states.index("pending")
+    assert all(a != b for a, b in itertools.pairwise(states))
+
+
+def test_ci_is_polled_while_in_review(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    head = push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    bot.fake.wait_for(lambda: ci_on_card(bot) == "✅ green", timeout=20)
+    fake_github.add_check_run(REPO, head, "tests", status="in_progress", conclusion=None)
+    bot.fake.wait_for(lambda: ci_on_card(bot) == "⏳ pending: tests", timeout=10)
+    reply(bot, "abort HF-1 not needed after all", user=EM)
+    bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-ci-") == [])

@@ -108,6 +108,8 @@ class HotfixSnapshot:
     version: str | None = None
     pr_number: int | None = None
     pr_url: str | None = None
+    ci_state: str | None = None
+    ci_detail: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
@@ -610,4 +612,6 @@ class HotfixService:
             version=hotfix.version,
             pr_number=hotfix.pr_number,
             pr_url=hotfix.pr_url,
+            ci_state=hotfix.ci_state,
+            ci_detail=hotfix.ci_detail,
         )

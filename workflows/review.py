@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.github_client import ChangeSummary, GitHubRepository, PullRequestInfo
-from workflows.hotfixes import HotfixMovedOn, HotfixService, HotfixSnapshot
+from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot
 from workflows.naming import Disclosure, find_disclosures
 
 #: The hotfix's PR may be opened (or adopted again) while the fix is being written or reviewed.
@@ -165,4 +165,26 @@ class HotfixReview:
             summary,
             tuple(size_warnings(summary, self._policy, needs_migration=hotfix.needs_migration)),
             tuple(disclosures),
+        )
+
+    def check_ci(self, hotfix_id: int) -> HotfixSnapshot:
+        """Read CI on the PR's head and record it (the card shows it); a change of state is
+        a line in the timeline."""
+        hotfix = self._service.get(hotfix_id)
+        if self._github is None or hotfix.pr_number is None:
+            raise DomainError(f"{hotfix.key} has no pull request yet.")
+        pull = self._github.pull(hotfix.pr_number)
+        checks = self._github.checks(pull.head_sha)
+        detail = {
+            "sha": pull.head_sha,
+            "failing": [[name, link] for name, link in checks.failing],
+            "pending": list(checks.pending),
+        }
+        return self._service.note(
+            hotfix_id,
+            actor=BOT_ACTOR,
+            kind="ci",
+            detail={"state": checks.state, **detail},
+            changes={"ci_state": checks.state, "ci_detail": detail},
+            unless=lambda row: row.ci_state == checks.state and row.ci_detail == detail,
         )

@@ -176,7 +176,11 @@ class Timers:
         return self._leading
 
     def at(self, when: datetime, name: str, hotfix_id: int, job_id: str, *, replace: bool) -> bool:
-        """Run handler ``name`` for ``hotfix_id`` at ``when``; False if the id exists already."""
+        """Run handler ``name`` for ``hotfix_id`` at ``when``; False if the id exists already
+        (or the timers are stopping: a job re-arming itself then must not wait on the
+        scheduler that is waiting for it)."""
+        if self._stopped.is_set():
+            return False
         try:
             self._scheduler.add_job(
                 "workflows.scheduler:run_job",

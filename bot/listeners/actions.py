@@ -10,6 +10,7 @@ from slack_bolt.context.respond import Respond
 from bot.card import CardNotPosted
 from bot.errors import reported
 from bot.ids import ActionId
+from bot.render.card import ci_text
 from bot.render.notices import card_not_posted
 from bot.services import BotServices
 from workflows.errors import HotfixNotFound
@@ -48,6 +49,17 @@ def register(app: App, services: BotServices) -> None:
     def open_pr(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
         ack()
         services.git.open_pr(hotfix_id_from(action), body["user"]["id"])
+
+    @app.action(ActionId.RECHECK_CI)
+    @reported
+    def recheck_ci(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        hotfix = services.git.check_ci(hotfix_id_from(action))
+        respond(
+            text=f"CI of {hotfix.key}: {ci_text(hotfix)}",
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
     @app.action(ActionId.MERGE_BACK)
     @reported

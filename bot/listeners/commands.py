@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -16,6 +17,7 @@ from bot.render.notices import list_blocks, status_blocks, usage_blocks
 from bot.services import BotServices
 from workflows.assessment import parse_start_arguments
 from workflows.errors import DomainError, HotfixNotFound
+from workflows.github_client import GitHubFailed
 from workflows.hotfixes import parse_key
 
 ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
@@ -50,6 +52,9 @@ def register(app: App, services: BotServices) -> None:
             if rest:
                 hotfix_id = _hotfix_id(rest.split()[0])
                 hotfix = hotfixes.get(hotfix_id)
+                if hotfix.state == "in_review" and hotfix.pr_number is not None:
+                    with contextlib.suppress(GitHubFailed):
+                        hotfix = services.git.check_ci(hotfix_id)  # status re-reads CI
                 if not visible(hotfix):
                     raise DomainError(
                         f"{hotfix.key} is a security fix: its details are shown to its "

@@ -57,6 +57,21 @@ def card_text(hotfix: HotfixSnapshot) -> str:
     return f"{hotfix.key} {hotfix.severity.label}: {title} — {state_name(hotfix.state)}"
 
 
+def ci_text(hotfix: HotfixSnapshot) -> str:
+    """✅ green / ⏳ pending (which) / ❌ failing (which, linked)."""
+    detail = hotfix.ci_detail or {}
+    if hotfix.ci_state == "green":
+        return "✅ green"
+    if hotfix.ci_state == "failing":
+        failing = [
+            f"<{link}|{mrkdwn.escape(name)}>" if link else mrkdwn.escape(name)
+            for name, link in detail.get("failing", [])[:3]
+        ]
+        return "❌ failing: " + ", ".join(failing)
+    pending = [mrkdwn.escape(name) for name in detail.get("pending", [])[:3]]
+    return "⏳ pending" + (f": {', '.join(pending)}" if pending else "")
+
+
 def progress(state: str) -> str:
     """The phases as a one-line progress bar: done ✔, current ▶, still to come ○."""
     if state in PHASES:
@@ -108,6 +123,8 @@ def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
         if hotfix.pr_url:
             git.append(f"· <{hotfix.pr_url}|PR #{hotfix.pr_number}>")
         fields.append(MarkdownTextObject(text="*Git*\n" + " ".join(git)))
+    if hotfix.ci_state:
+        fields.append(MarkdownTextObject(text="*CI*\n" + ci_text(hotfix)))
     if flags:
         fields.append(MarkdownTextObject(text="*Flags*\n" + "  ".join(flags)))
     notes: list[Block] = []

@@ -201,7 +201,13 @@ def review_request(
             "Please review ASAP — ping the requester with any questions!",
         ]
     )
-    return text, [SectionBlock(text=MarkdownTextObject(text=mrkdwn.plain(text, 3000)))]
+    return text, [
+        SectionBlock(text=MarkdownTextObject(text=mrkdwn.plain(text, 3000))),
+        ActionsBlock(
+            block_id=BlockId.GIT_ACTIONS,
+            elements=[_button("Re-check CI", ActionId.RECHECK_CI, hotfix)],
+        ),
+    ]
 
 
 def minimal_warnings(hotfix: HotfixSnapshot, warnings: Sequence[str]) -> str:
