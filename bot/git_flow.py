@@ -1,4 +1,4 @@
-"""Runs the hotfix's git steps off the request thread and reports each in the thread.
+"""Runs the hotfix's git and GitHub steps off the request thread; reports each in the thread.
 
 Every step shows progress ("⏳ …"), then its result; a failure says which operation failed
 and why in one line, with a Retry button, and leaves the hotfix where it was.
@@ -35,7 +35,7 @@ CI_POLL_JOB = "ci_poll"
 
 
 class GitFlow:
-    """The Slack side of ``HotfixGit``."""
+    """The Slack side of ``HotfixGit`` (branch, merge back) and ``HotfixReview`` (PR, CI)."""
 
     def __init__(
         self,
