@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.card import CardPublisher
 from bot.git_flow import GitFlow
 from workflows.hotfixes import HotfixService, HotfixSnapshot
+from workflows.roles import RolesUnavailable
 
 
 @dataclass(frozen=True)
@@ -25,5 +26,9 @@ class BotServices:
         """Whether ``user_id`` may see a hotfix's details: always, except a security fix,
         whose title and timeline only its requester and role holders see (the procedure's
         Security Hotfix Pattern: internal first, the rest after mitigation)."""
-        insider = bool(self.hotfixes.directory.roles_of(user_id))
+        try:
+            insider = bool(self.hotfixes.directory.roles_of(user_id))
+        except RolesUnavailable:
+            insider = False  # unknown: show the neutral title
+
         return lambda hotfix: not hotfix.security_fix or insider or hotfix.requester_id == user_id

@@ -338,3 +338,15 @@ def test_an_update_slack_can_never_accept_is_not_retried_for_ever(
     assert bot.bot.timers.pending("hotfix-1-card-") == []
     assert [e.kind for e in bot.rows(Event)].count("card_failed") == failed <= 2
     assert len(bot.rows(Approval)) == 1  # recorded all the same
+
+
+def test_a_user_group_slack_cannot_list_asks_to_retry_instead_of_refusing(
+    running_bot: RunningBot,
+) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot, "high Search times out")
+    bot.fake.fail("usergroups.users.list", "ratelimited", times=10)
+    click(bot, checklist, "Approve as On-call Lead", ONCALL)
+    said = said_to(bot, ONCALL)
+    assert "roles cannot be checked right now. Nothing was recorded; try again" in said
+    assert bot.rows(Approval) == []

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from workflows.roles import GroupLookupError, RoleDirectory, role_title
+from workflows.roles import GroupLookupError, RoleDirectory, RolesUnavailable, role_title
 
 
 class Groups:
@@ -61,9 +61,10 @@ def test_a_failed_first_lookup_grants_nothing_and_says_so(caplog: pytest.LogCapt
     groups = Groups()
     groups.failing = True
     directory = RoleDirectory({"oncall_lead": ["S0ONCALL"]}, groups)
-    with caplog.at_level(logging.ERROR):
-        assert directory.members("oncall_lead") == frozenset()
+    with caplog.at_level(logging.ERROR), pytest.raises(RolesUnavailable) as refused:
+        directory.roles_of("U0OMAR")
     assert "no members are known" in caplog.text
+    assert "roles cannot be checked right now. Nothing was recorded" in refused.value.user_message
 
 
 def test_role_titles() -> None:

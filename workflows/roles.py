@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from workflows.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 _ROLE_TITLES: Final = {
@@ -44,6 +46,17 @@ def mention(principal: str) -> str:
 
 class GroupLookupError(Exception):
     """The user group's members could not be read (Slack error, network, …)."""
+
+
+class RolesUnavailable(DomainError):
+    """A role's user group could not be read and no earlier answer is known: whoever acts
+    is told to retry, rather than told they hold no role."""
+
+    def __init__(self, group_id: str, reason: str) -> None:
+        super().__init__(
+            f"Slack did not say who is in the user group <!subteam^{group_id}> ({reason}), so "
+            "roles cannot be checked right now. Nothing was recorded; try again in a minute."
+        )
 
 
 GroupMembers = Callable[[str], Sequence[str]]
@@ -110,7 +123,7 @@ class RoleDirectory:
                 )
                 return cached.members
             log.error("user group %s: lookup failed (%s) and no members are known", group_id, error)
-            return frozenset()
+            raise RolesUnavailable(group_id, str(error)) from None
         with self._lock:
             self._cache[group_id] = _Cached(members, now)
         return members
