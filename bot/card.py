@@ -23,6 +23,7 @@ from bot.ids import MessagePurpose
 from bot.render.approvals import approvals_fallback, refusal_message, render_approvals
 from bot.render.card import assessment_text, card_text, render_assessment, render_card
 from bot.render.notices import card_not_posted
+from bot.render.review import checklist_text, render_checklist
 from storage.db import DatabaseUnavailable
 from workflows.hotfixes import BOT_ACTOR, HotfixService, HotfixSnapshot, MessageRef
 from workflows.scheduler import Timers
@@ -118,6 +119,17 @@ class CardPublisher:
                     ],
                     thread_ts=card.ts,
                 )
+                if hotfix.pr_number is not None and (
+                    hotfix.state == "in_review" or MessagePurpose.REVIEW in hotfix.messages
+                ):
+                    self._put(
+                        hotfix,
+                        MessagePurpose.REVIEW,
+                        card.channel_id,
+                        checklist_text(hotfix),
+                        [b.to_dict() for b in render_checklist(hotfix)],
+                        thread_ts=card.ts,
+                    )
             except SlackApiError as exc:
                 code = slack_error_code(exc)
                 log.warning("%s: Slack refused to show it: %s", hotfix.key, code)

@@ -42,6 +42,9 @@ class ActionId(StrEnum):
     MERGE_BACK = "hotfix_merge_back"
     OPEN_PR = "hotfix_open_pr"
     RECHECK_CI = "hotfix_recheck_ci"
+    CHECKLIST = "hotfix_checklist"
+    SECURITY_CHECKLIST = "hotfix_security_checklist"
+    APPROVE_REVIEW = "hotfix_approve_review"
     # Input elements of the assessment modal (one per field of the procedure's Hotfix Request).
     ISSUE = "issue"
     SEVERITY = "severity"
@@ -68,6 +71,9 @@ class BlockId(StrEnum):
     APPROVAL_ACTIONS = "approval_actions"
     REFUSAL_ACTIONS = "refusal_actions"
     GIT_ACTIONS = "git_actions"
+    CHECKLIST = "review_checklist"
+    SECURITY_CHECKLIST = "review_security_checklist"
+    REVIEW_ACTIONS = "review_actions"
     REASON = "reason"
 
 
@@ -85,6 +91,7 @@ class MessagePurpose(StrEnum):
     ASSESSMENT = "assessment"
     APPROVALS = "approvals"
     REFUSAL = "refusal"
+    REVIEW = "review"
 
 
 #: Bot scopes the code needs; manifest.yml must grant exactly these.

@@ -181,6 +181,19 @@ class VersionReservation(Base):
     reserved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ReviewTicks(Base):
+    """What one reviewer ticked of a hotfix's review checklist."""
+
+    __tablename__ = "review_ticks"
+    __table_args__ = (UniqueConstraint("hotfix_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hotfix_id: Mapped[int] = mapped_column(ForeignKey("hotfixes.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[str] = mapped_column(String(32))
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class ProcessedRequest(Base):
     """An idempotency key: a Slack event id or a submitted view, seen once."""
 

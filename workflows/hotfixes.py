@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from storage.models import (
     Event,
     Hotfix,
     ProcessedRequest,
+    ReviewTicks,
     SlackMessage,
     VersionReservation,
 )
@@ -110,6 +111,7 @@ class HotfixSnapshot:
     pr_url: str | None = None
     ci_state: str | None = None
     ci_detail: dict[str, Any] | None = None
+    review_ticks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -414,6 +416,29 @@ class HotfixService:
             return name
         raise DomainError("No free version is left to reserve.")
 
+    def tick(
+        self, hotfix_id: int, *, reviewer: str, group: tuple[str, ...], selected: list[str]
+    ) -> HotfixSnapshot:
+        """Record what ``reviewer`` has ticked of one group of checklist items."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.state != "in_review":
+                raise HotfixMovedOn(hotfix.key, hotfix.state)
+            row = session.scalars(
+                select(ReviewTicks).where(
+                    ReviewTicks.hotfix_id == hotfix.id, ReviewTicks.reviewer_id == reviewer
+                )
+            ).one_or_none()
+            if row is None:
+                row = ReviewTicks(hotfix_id=hotfix.id, reviewer_id=reviewer, items=[])
+                session.add(row)
+            kept = [item for item in row.items or [] if item not in group]
+            row.items = kept + [item for item in group if item in selected]
+            row.updated_at = self._clock()
+            session.flush()
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
     # --------------------------------------------------------------- escalation
 
     def escalation_due(self, hotfix_id: int) -> tuple[HotfixSnapshot, str] | None:
@@ -614,4 +639,12 @@ class HotfixService:
             pr_url=hotfix.pr_url,
             ci_state=hotfix.ci_state,
             ci_detail=hotfix.ci_detail,
+            review_ticks={
+                t.reviewer_id: tuple(t.items)
+                for t in session.scalars(
+                    select(ReviewTicks)
+                    .where(ReviewTicks.hotfix_id == hotfix.id)
+                    .order_by(ReviewTicks.id)
+                )
+            },
         )

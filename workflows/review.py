@@ -13,7 +13,33 @@ from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.github_client import ChangeSummary, GitHubRepository, PullRequestInfo
 from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot
+from workflows.lifecycle import Refused
 from workflows.naming import Disclosure, find_disclosures
+from workflows.roles import mention
+
+#: The procedure's "Hotfix Review Checklist" (id, text); security items for security fixes.
+REVIEW_ITEMS: tuple[tuple[str, str], ...] = (
+    ("addresses", "Fix addresses the stated problem"),
+    ("minimal", "Changes are minimal and focused"),
+    ("unrelated", "No unrelated changes included"),
+    ("tests", "Tests added/updated appropriately"),
+    ("regressions", "No obvious regressions"),
+    ("deploy_plan", "Deployment plan is clear"),
+    ("rollback_plan", "Rollback plan is documented"),
+    ("merges_cleanly", "Changes will merge cleanly to main branch"),
+)
+SECURITY_ITEMS: tuple[tuple[str, str], ...] = (
+    ("security_reviewed", "Security team has reviewed"),
+    ("no_new_vulnerabilities", "Fix doesn't introduce new vulnerabilities"),
+    ("no_sensitive_data", "No sensitive data exposed in logs/errors"),
+)
+SECURITY_ROLE = "security"
+
+
+def required_items(hotfix: HotfixSnapshot) -> tuple[str, ...]:
+    items = REVIEW_ITEMS + (SECURITY_ITEMS if hotfix.security_fix else ())
+    return tuple(item for item, _ in items)
+
 
 #: The hotfix's PR may be opened (or adopted again) while the fix is being written or reviewed.
 PR_STATES = ("fixing", "in_review")
@@ -187,4 +213,62 @@ class HotfixReview:
             detail={"state": checks.state, **detail},
             changes={"ci_state": checks.state, "ci_detail": detail},
             unless=lambda row: row.ci_state == checks.state and row.ci_detail == detail,
+        )
+
+    def approve(self, hotfix_id: int, *, reviewer: str) -> HotfixSnapshot:
+        """ "Approve review": every item ticked, by someone who did not write or request the
+        fix (a Security role holder for a security fix), CI green and — if required — an
+        approving GitHub review on the current head. Then the hotfix is ready to deploy."""
+        hotfix = self._service.get(hotfix_id)
+        if hotfix.state != "in_review":
+            raise HotfixMovedOn(hotfix.key, hotfix.state)
+        if self._github is None or hotfix.pr_number is None:
+            raise DomainError(f"{hotfix.key} has no pull request to review yet.")
+        if reviewer == hotfix.requester_id:
+            raise Refused(
+                f"You requested {hotfix.key}, so you cannot approve its review: get another "
+                "pair of eyes."
+            )
+        pull = self._github.pull(hotfix.pr_number)
+        authors = {pull.author} | {c.author for c in self._github.commits(pull.number) if c.author}
+        own_logins = {login for login, slack in self._policy.people.items() if slack == reviewer}
+        if own_logins & authors:
+            raise Refused(
+                f"You wrote part of {hotfix.key}'s change, so someone else must review it."
+            )
+        if hotfix.security_fix and SECURITY_ROLE not in self._service.directory.roles_of(reviewer):
+            holders = ", ".join(
+                mention(p) for p in self._service.directory.principals(SECURITY_ROLE)
+            )
+            raise Refused(
+                f"{hotfix.key} is a security fix: its review needs the Security role "
+                f"({holders or 'nobody is configured'})."
+            )
+        ticked = set(hotfix.review_ticks.get(reviewer, ()))
+        missing = [
+            text
+            for item, text in REVIEW_ITEMS + SECURITY_ITEMS
+            if item in required_items(hotfix) and item not in ticked
+        ]
+        if missing:
+            raise Refused(
+                "Tick every item of the checklist first. Still open: " + "; ".join(missing) + "."
+            )
+        checks = self._github.checks(pull.head_sha)
+        if checks.state != "green":
+            what = ", ".join(name for name, _ in checks.failing) or ", ".join(checks.pending)
+            raise Refused(f"CI is {checks.state} on the PR's head ({what}): wait for green.")
+        if self._policy.review.require_github_approval and not any(
+            r.state == "APPROVED" and r.user not in authors and r.commit == pull.head_sha
+            for r in self._github.reviews(pull.number)
+        ):
+            raise Refused(
+                f"GitHub has no approving review of the current head from someone other than "
+                f"its author yet: approve <{pull.url}|the PR> on GitHub too."
+            )
+        return self._service.fire(
+            hotfix_id,
+            "review_passed",
+            actor=reviewer,
+            detail={"head": pull.head_sha, "pr": pull.number},
         )

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 
+from bot import mrkdwn
 from bot.card import CardNotPosted
 from bot.errors import reported
 from bot.ids import ActionId
@@ -14,6 +15,16 @@ from bot.render.card import ci_text
 from bot.render.notices import card_not_posted
 from bot.services import BotServices
 from workflows.errors import HotfixNotFound
+from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
+
+
+def hotfix_id_from_message(body: dict[str, Any]) -> int:
+    """Checkboxes carry no value: the hotfix is the one whose checklist message this is."""
+    for block in (body.get("message") or {}).get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == ActionId.APPROVE_REVIEW:
+                return hotfix_id_from(element)
+    raise HotfixNotFound("(this message)")
 
 
 def hotfix_id_from(action: dict[str, Any]) -> int:
@@ -59,6 +70,36 @@ def register(app: App, services: BotServices) -> None:
             text=f"CI of {hotfix.key}: {ci_text(hotfix)}",
             response_type="ephemeral",
             replace_original=False,
+        )
+
+    def tick(action: dict[str, Any], body: dict[str, Any], group: tuple[str, ...]) -> None:
+        selected = [str(o.get("value")) for o in action.get("selected_options") or []]
+        hotfix_id = hotfix_id_from_message(body)
+        services.hotfixes.tick(
+            hotfix_id, reviewer=body["user"]["id"], group=group, selected=selected
+        )
+
+    @app.action(ActionId.CHECKLIST)
+    @reported
+    def tick_checklist(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
+        tick(action, body, tuple(item for item, _ in REVIEW_ITEMS))
+
+    @app.action(ActionId.SECURITY_CHECKLIST)
+    @reported
+    def tick_security(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
+        tick(action, body, tuple(item for item, _ in SECURITY_ITEMS))
+
+    @app.action(ActionId.APPROVE_REVIEW)
+    @reported
+    def approve_review(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
+        ack()
+        hotfix = services.git.review.approve(hotfix_id_from(action), reviewer=body["user"]["id"])
+        services.cards.say(
+            hotfix,
+            f"✅ *{hotfix.key}*: review approved by {mrkdwn.user(body['user']['id'])}. "
+            f"Ready to deploy `{hotfix.version}`.",
         )
 
     @app.action(ActionId.MERGE_BACK)

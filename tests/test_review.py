@@ -1,0 +1,143 @@
+"""The reviewer checklist and "Approve review": who may, what must be true, then ready."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage.models import Hotfix
+from tests.conftest import (
+    CTO,
+    EM,
+    INCIDENT_CHANNEL,
+    ONCALL,
+    REQUESTER,
+    SECURITY,
+    RunningBot,
+    write_policy,
+)
+from tests.git_fixtures import Origin
+from tests.github_fixtures import REPO
+from tests.harness.fake_github import FakeGitHub
+from tests.test_approvals import click, in_thread, said_to
+from tests.test_commands import reply
+from tests.test_git_flow import approve_all
+from tests.test_pull_request import push_fix
+from tests.test_start import text_of
+from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
+
+
+@pytest.fixture
+def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
+    return {"github_token": fake_github.token, "github_api_url": fake_github.api_url}
+
+
+@pytest.fixture
+def policy_path(tmp_path: Path, origin: Origin) -> Path:
+    return write_policy(tmp_path, origin, repository={"github": REPO})
+
+
+def in_review(bot: RunningBot, origin: Origin) -> tuple[Hotfix, dict, str]:
+    """A hotfix whose PR is open: returns it, its checklist message and the PR head."""
+    hotfix = approve_all(bot)
+    head = push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)
+    checklist = bot.fake.wait_for(lambda: in_thread(bot, "Hotfix Review Checklist"))[0]
+    return bot.rows(Hotfix)[0], checklist, head
+
+
+def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool = False) -> None:
+    payload = bot.slack.click_payload(
+        channel_id=INCIDENT_CHANNEL, message=message, label="Approve review", user_id=user
+    )
+    block = "review_security_checklist" if security else "review_checklist"
+    action = "hotfix_security_checklist" if security else "hotfix_checklist"
+    payload["actions"] = [
+        {
+            "type": "checkboxes",
+            "action_id": action,
+            "block_id": block,
+            "selected_options": [
+                {"text": {"type": "plain_text", "text": text}, "value": item}
+                for item, text in items
+            ],
+            "action_ts": "1.2",
+        }
+    ]
+    assert bot.slack.send_payload(payload).status == 200
+
+
+def test_a_reviewer_ticks_everything_and_approves(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, checklist, head = in_review(bot, origin)
+    click(bot, checklist, "Approve review", ONCALL)
+    assert "Tick every item of the checklist first. Still open: Fix addresses" in said_to(
+        bot, ONCALL
+    )
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS[:3])
+    bot.fake.wait_for(
+        lambda: (
+            f"<@{ONCALL}> 3/8"
+            in text_of(bot.fake.message(INCIDENT_CHANNEL, checklist["ts"])["blocks"])
+        )
+    )
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", ONCALL)
+    assert "GitHub has no approving review of the current head" in said_to(bot, ONCALL, 2)
+
+    fake_github.add_review(REPO, hotfix.pr_number, "dana-em", "APPROVED", commit_id=head)
+    click(bot, checklist, "Approve review", ONCALL)
+    done = bot.fake.wait_for(lambda: in_thread(bot, "✅ *HF-1*: review approved"))[0]
+    assert f"review approved by <@{ONCALL}>. Ready to deploy `v1.2.4`." in done["text"]
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+    bot.fake.wait_for(
+        lambda: "Ready to deploy" in text_of(bot.fake.messages(INCIDENT_CHANNEL)[0]["blocks"])
+    )
+
+
+def test_the_requester_cannot_review_and_ci_must_be_green(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, checklist, head = in_review(bot, origin)
+    tick(bot, checklist, REQUESTER, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", REQUESTER)
+    # (the first private reply REQUESTER got was the answer to `/hotfix pr`)
+    assert "You requested HF-1, so you cannot approve its review" in said_to(bot, REQUESTER, 2)
+
+    fake_github.add_review(REPO, hotfix.pr_number, "dana-em", "APPROVED", commit_id=head)
+    fake_github.add_check_run(REPO, head, "tests", conclusion="failure")
+    tick(bot, checklist, CTO, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", CTO)
+    assert "CI is failing on the PR's head (tests): wait for green." in said_to(bot, CTO)
+    assert bot.rows(Hotfix)[0].state == "in_review"
+
+
+def test_a_security_fix_needs_a_security_reviewer_and_its_items(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    bot.bot.services.hotfixes.note(
+        hotfix.id, actor=REQUESTER, kind="flagged", changes={"security_fix": True}
+    )
+    head = push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    checklist = bot.fake.wait_for(lambda: in_thread(bot, "Hotfix Review Checklist"), timeout=20)[0]
+    fake_github.add_review(REPO, hotfix.pr_number or 1, "dana-em", "APPROVED", commit_id=head)
+    tick(bot, checklist, EM, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", EM)
+    assert "is a security fix: its review needs the Security role (<!subteam^S0SEC>)" in (
+        said_to(bot, EM)
+    )
+    security = SECURITY
+    tick(bot, checklist, security, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", security)
+    assert "Still open: Security team has reviewed" in said_to(bot, security)
+    tick(bot, checklist, security, SECURITY_ITEMS, security=True)
+    click(bot, checklist, "Approve review", security)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy", timeout=10)
