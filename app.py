@@ -74,6 +74,7 @@ class HotfixBot:
     timers: Timers
     background: ThreadPoolExecutor
     git_work: ThreadPoolExecutor
+    reconcilers: tuple[Callable[[int], None], ...] = ()
 
     def __post_init__(self) -> None:
         self._slack = SlackRequestHandler(self.bolt, path=EVENTS_PATH)
@@ -105,8 +106,19 @@ class HotfixBot:
         return [body]
 
     def start(self) -> None:
-        """Start the background parts: persisted timers (escalations, card retries)."""
+        """Start the background parts: persisted timers (escalations, card retries, CI polls),
+        then make sure every running hotfix has the timers it needs — a process stopped right
+        after a change may not have armed them."""
         self.timers.start()
+        self.background.submit(self._reconcile)
+
+    def _reconcile(self) -> None:
+        try:
+            for hotfix in self.services.hotfixes.active():
+                for listener in self.reconcilers:
+                    listener(hotfix.id)
+        except Exception:  # the next change re-arms; the log says why this pass failed
+            log.exception("could not check the timers of running hotfixes at start")
 
     def close(self) -> None:
         # Timers first: a job finishing now may still hand work to the executors.
@@ -199,6 +211,7 @@ def create_app(
         timers=timers,
         background=background,
         git_work=git_work,
+        reconcilers=(escalations.sync, git.sync_ci_poll),
     )
 
 

@@ -132,3 +132,19 @@ def test_escalations_survive_a_restart_without_loss_or_duplicates(
             assert len(escalations(fake, ts)) == 3
         roles = [m["text"].split("Escalating to *")[1].split("*")[0] for m in announced]
         assert roles == ["On-call Lead", "Engineering Manager", "CTO"]
+
+
+def test_a_timer_not_armed_before_a_stop_is_armed_at_the_next_start(
+    running_bot: RunningBot,
+) -> None:
+    """Arming runs after the change is committed; a process stopped in between must not
+    lose the escalation: the next start checks every running hotfix."""
+    bot = running_bot
+    open_hotfix(bot)
+    bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-escalation-"))
+    for job_id, _ in bot.bot.timers.pending("hotfix-1-escalation-"):
+        bot.bot.timers.cancel(job_id)  # as if the process had died before arming
+    bot.bot._reconcile()
+    assert [j for j, _ in bot.bot.timers.pending("hotfix-1-escalation-")] == [
+        "hotfix-1-escalation-0"
+    ]
