@@ -101,8 +101,22 @@ class RoleDirectory:
         return frozenset(users)
 
     def roles_of(self, user_id: str) -> frozenset[str]:
-        """Every role ``user_id`` holds (directly or through a user group)."""
-        return frozenset(role for role in self._roles if user_id in self.members(role))
+        """Every role ``user_id`` holds (directly or through a user group).
+
+        A group Slack cannot list (and whose members were never known) only matters when it
+        could change the answer: someone who holds no role at all is then asked to retry.
+        """
+        held: set[str] = set()
+        unknown: RolesUnavailable | None = None
+        for role in self._roles:
+            try:
+                if user_id in self.members(role):
+                    held.add(role)
+            except RolesUnavailable as error:
+                unknown = error
+        if unknown is not None and not held:
+            raise unknown
+        return frozenset(held)
 
     def _group(self, group_id: str) -> frozenset[str]:
         now = self._clock()

@@ -758,6 +758,8 @@ def _route(
 
 
 class _Server(ThreadingHTTPServer):
+    # Slack and GitHub never refuse a burst of connections; the stdlib's backlog of 5 does.
+    request_queue_size = 128
     daemon_threads = True
     allow_reuse_address = True
 
