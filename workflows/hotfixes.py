@@ -369,17 +369,7 @@ class HotfixService:
                 return self._snapshot(session, hotfix)
             for column, value in (changes or {}).items():
                 setattr(hotfix, column, value)
-            session.add(
-                Event(
-                    hotfix_id=hotfix.id,
-                    at=self._clock(),
-                    actor=actor,
-                    kind=kind,
-                    from_state=hotfix.state,
-                    to_state=hotfix.state,
-                    detail=detail or {},
-                )
-            )
+            self._log(session, hotfix, actor=actor, kind=kind, detail=detail or {})
             snapshot = self._snapshot(session, hotfix)
         self._changed(hotfix_id)
         return snapshot
@@ -399,16 +389,12 @@ class HotfixService:
                     )
                     session.flush()
                     hotfix.version = name
-                    session.add(
-                        Event(
-                            hotfix_id=hotfix.id,
-                            at=self._clock(),
-                            actor=BOT_ACTOR,
-                            kind="version_reserved",
-                            from_state=hotfix.state,
-                            to_state=hotfix.state,
-                            detail={"version": name},
-                        )
+                    self._log(
+                        session,
+                        hotfix,
+                        actor=BOT_ACTOR,
+                        kind="version_reserved",
+                        detail={"version": name},
                     )
             except IntegrityError:
                 continue  # held by another hotfix: try the next one
@@ -455,16 +441,12 @@ class HotfixService:
             if hotfix.escalation_step != step:
                 return False
             hotfix.escalation_step = step + 1
-            session.add(
-                Event(
-                    hotfix_id=hotfix.id,
-                    at=self._clock(),
-                    actor=BOT_ACTOR,
-                    kind="escalated",
-                    from_state=hotfix.state,
-                    to_state=hotfix.state,
-                    detail={"step": step, "role": self._policy.escalation[step]},
-                )
+            self._log(
+                session,
+                hotfix,
+                actor=BOT_ACTOR,
+                kind="escalated",
+                detail={"step": step, "role": self._policy.escalation[step]},
             )
         return True
 
@@ -474,16 +456,12 @@ class HotfixService:
             if hotfix.escalation_step != step + 1:
                 return
             hotfix.escalation_step = step
-            session.add(
-                Event(
-                    hotfix_id=hotfix.id,
-                    at=self._clock(),
-                    actor=BOT_ACTOR,
-                    kind="escalation_undelivered",
-                    from_state=hotfix.state,
-                    to_state=hotfix.state,
-                    detail={"step": step, "reason": reason},
-                )
+            self._log(
+                session,
+                hotfix,
+                actor=BOT_ACTOR,
+                kind="escalation_undelivered",
+                detail={"step": step, "reason": reason},
             )
 
     # ------------------------------------------------------------------ reading
@@ -564,6 +542,22 @@ class HotfixService:
         except HotfixMovedOn:
             self._changed(hotfix_id)  # whoever acted saw an old message: show the new one
             raise
+
+    def _log(
+        self, session: Session, hotfix: Hotfix, *, actor: str, kind: str, detail: dict[str, Any]
+    ) -> None:
+        """A timeline line that does not move the hotfix (a note, a step, a failure)."""
+        session.add(
+            Event(
+                hotfix_id=hotfix.id,
+                at=self._clock(),
+                actor=actor,
+                kind=kind,
+                from_state=hotfix.state,
+                to_state=hotfix.state,
+                detail=detail,
+            )
+        )
 
     def _fire(
         self,
