@@ -51,8 +51,13 @@ def test_the_branch_is_cut_from_the_production_tag_and_the_version_reserved(
     hotfix = approve_all(bot)
     assert (hotfix.state, hotfix.base_tag, hotfix.version) == ("fixing", "v1.2.3", "v1.2.4")
     assert origin.head("hotfix/SEC-9-login-accepts-empty-tokens") == origin.tag_commit("v1.2.3")
-    shown = text_of(card(bot)["blocks"])
-    assert "`hotfix/SEC-9-login-accepts-empty-tokens` from `v1.2.3` → `v1.2.4`" in shown
+    # The card is re-rendered after the change, off the request thread: wait for it.
+    bot.fake.wait_for(
+        lambda: (
+            "`hotfix/SEC-9-login-accepts-empty-tokens` from `v1.2.3` → `v1.2.4`"
+            in text_of(card(bot)["blocks"])
+        )
+    )
     assert [r.name for r in bot.rows(VersionReservation)] == ["v1.2.4"]
 
 
