@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.models import Hotfix
+from storage.models import Hotfix, ReviewTicks
 from tests.conftest import (
     CTO,
     EM,
@@ -67,6 +67,16 @@ def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool
         }
     ]
     assert bot.slack.send_payload(payload).status == 200
+    # Bolt acknowledges first and records the ticks in the background, as Slack's
+    # 3-second rule wants: wait until they are stored, as a reviewer sees them shown.
+    wanted = {item for item, _ in items}
+    group = {item for item, _ in (SECURITY_ITEMS if security else REVIEW_ITEMS)}
+    bot.fake.wait_for(
+        lambda: any(
+            row.reviewer_id == user and set(row.items or []) & group == wanted
+            for row in bot.rows(ReviewTicks)
+        )
+    )
 
 
 def test_a_reviewer_ticks_everything_and_approves(
