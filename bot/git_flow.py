@@ -25,8 +25,14 @@ from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed
 from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import HotfixGit
-from workflows.hotfixes import HotfixMovedOn, HotfixService, HotfixSnapshot, MessageRef
-from workflows.review import PR_STATES, HotfixReview
+from workflows.hotfixes import (
+    REVIEW_STATES,
+    HotfixMovedOn,
+    HotfixService,
+    HotfixSnapshot,
+    MessageRef,
+)
+from workflows.review import PR_STATES, HotfixReview, ReviewReset, ReviewWasReset
 from workflows.scheduler import Timers
 
 log = logging.getLogger(__name__)
@@ -108,16 +114,35 @@ class GitFlow:
         self._later(lambda: self._open_pr(hotfix_id, actor), f"PR of HF-{hotfix_id}")
 
     def check_ci(self, hotfix_id: int) -> HotfixSnapshot:
-        """Read CI now (a button, /hotfix status, the poll); the card follows."""
-        return self.review.check_ci(hotfix_id)
+        """Read CI now (a button, /hotfix status, the poll); the card follows, and a new head
+        that reset the review is said in the thread."""
+        reading = self.review.check_ci(hotfix_id)
+        if reading.reset is not None:
+            self._announce_reset(reading.reset)
+        return reading.hotfix
+
+    def approve_review(self, hotfix_id: int, reviewer: str) -> HotfixSnapshot:
+        """ "Approve review" (its rules are ``HotfixReview.approve``)."""
+        try:
+            return self.review.approve(hotfix_id, reviewer=reviewer)
+        except ReviewWasReset as refused:
+            self._announce_reset(refused.reset)
+            raise
+
+    def _announce_reset(self, reset: ReviewReset) -> None:
+        self._say(
+            reset.hotfix,
+            render.review_reset(reset, github_approval=self._policy.review.require_github_approval),
+        )
 
     def sync_ci_poll(self, hotfix_id: int) -> None:
-        """After any change: while a hotfix is in review, CI is re-read every poll interval."""
+        """After any change: while a hotfix is in review or ready to deploy, the PR's head and
+        CI are re-read every poll interval."""
         if self._timers is None:
             return
         hotfix = self._service.get(hotfix_id)
         prefix = f"hotfix-{hotfix_id}-ci-"
-        if hotfix.state != "in_review" or hotfix.pr_number is None:
+        if hotfix.state not in REVIEW_STATES or hotfix.pr_number is None:
             for job_id, _ in self._timers.pending(prefix):
                 self._timers.cancel(job_id)
         elif not self._timers.pending(prefix):
@@ -135,10 +160,10 @@ class GitFlow:
 
     def _poll_ci(self, hotfix_id: int) -> None:
         hotfix = self._service.get(hotfix_id)
-        if hotfix.state != "in_review":
+        if hotfix.state not in REVIEW_STATES:
             return
         try:
-            self.review.check_ci(hotfix_id)
+            self.check_ci(hotfix_id)
         except (GitHubFailed, DatabaseUnavailable, DomainError) as error:
             log.warning("%s: CI not read (%s); trying again at the next poll", hotfix.key, error)
         self._arm_ci_poll(hotfix_id)
@@ -229,7 +254,7 @@ class GitFlow:
             if self._policy.channels.review:
                 self._cards.announce(self._policy.channels.review, text, blocks)
             with contextlib.suppress(GitHubFailed):  # the poll reads it again shortly
-                self.review.check_ci(hotfix_id)  # the card shows CI from now on
+                self.check_ci(hotfix_id)  # the card shows CI from now on
             return text, blocks
 
         self._step(hotfix, "opening the pull request", ActionId.OPEN_PR, work)

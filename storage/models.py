@@ -106,6 +106,8 @@ class Hotfix(Base):
     # CI on the PR's head, as last read: green | pending | failing, and what is not green.
     ci_state: Mapped[str | None] = mapped_column(String(16))
     ci_detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # The PR head the review (ticks, approval) refers to: another head resets the review.
+    review_head: Mapped[str | None] = mapped_column(String(64))
 
     approvals: Mapped[list[Approval]] = relationship(
         back_populates="hotfix", order_by="Approval.id", cascade="all, delete-orphan"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.models import Event, Hotfix
-from tests.conftest import EM, REQUESTER, RunningBot, write_policy
+from tests.conftest import EM, ONCALL, REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
@@ -214,3 +214,36 @@ def test_ci_is_polled_while_in_review(
     bot.fake.wait_for(lambda: ci_on_card(bot) == "⏳ pending: tests", timeout=10)
     reply(bot, "abort HF-1 not needed after all", user=EM)
     bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-ci-") == [])
+
+
+def test_the_poll_sends_a_reviewed_hotfix_back_when_its_pr_gets_new_commits(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    from tests.test_review import tick
+    from workflows.review import REVIEW_ITEMS
+
+    bot = running_bot
+    hotfix = approve_all(bot)
+    head = push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    checklist = bot.fake.wait_for(lambda: in_thread(bot, "Hotfix Review Checklist"), timeout=20)
+    fake_github.add_review(REPO, bot.rows(Hotfix)[0].pr_number, "oscar", "APPROVED", commit_id=head)
+    tick(bot, checklist[0], ONCALL, REVIEW_ITEMS)
+    click(bot, checklist[0], "Approve review", ONCALL)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+    # Ready to deploy, the head is still watched.
+    bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-ci-") != [])
+
+    newer = origin.commit_on(hotfix.branch, {"auth.py": "# again\n"}, "One more change")
+    said = bot.fake.wait_for(lambda: in_thread(bot, "🔁"), timeout=10)[0]["text"]
+    assert said.startswith(
+        f"🔁 *HF-1*: 1 new commit since approval (`{head[:7]}` → `{newer[:7]}`)."
+    )
+    assert bot.rows(Hotfix)[0].state == "in_review"
+    bot.fake.wait_for(lambda: "In review" in text_of(card(bot)["blocks"]))
+    # Later polls read the same head: nothing more is said.
+    reads = len(fake_github.requests_to("GET", r"/check-runs$"))
+    bot.fake.wait_for(
+        lambda: len(fake_github.requests_to("GET", r"/check-runs$")) >= reads + 2, timeout=10
+    )
+    assert len(in_thread(bot, "🔁")) == 1

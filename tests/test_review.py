@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.models import Hotfix, ReviewTicks
+from storage.models import Event, Hotfix, ReviewTicks
 from tests.conftest import (
     CTO,
     EM,
@@ -151,3 +151,71 @@ def test_a_security_fix_needs_a_security_reviewer_and_its_items(
     tick(bot, checklist, security, SECURITY_ITEMS, security=True)
     click(bot, checklist, "Approve review", security)
     bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy", timeout=10)
+
+
+def test_a_push_after_ticking_clears_the_ticks_before_approval(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, checklist, head = in_review(bot, origin)
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    newer = origin.commit_on(hotfix.branch, {"auth.py": "# reworked\n"}, "Rework the check")
+    fake_github.add_review(REPO, hotfix.pr_number, "dana-em", "APPROVED", commit_id=newer)
+
+    click(bot, checklist, "Approve review", ONCALL)
+    assert "new commits since the checklist was ticked: review the new head" in said_to(bot, ONCALL)
+    said = bot.fake.wait_for(lambda: in_thread(bot, "🔁"))[0]["text"]
+    assert said == (
+        f"🔁 *HF-1*: 1 new commit since the checklist was ticked (`{head[:7]}` → "
+        f"`{newer[:7]}`). Every checklist tick is cleared. Review the new head, tick the "
+        "checklist again and approve it on GitHub."
+    )
+    assert bot.rows(ReviewTicks) == []
+    assert bot.rows(Hotfix)[0].review_head == newer
+    bot.fake.wait_for(
+        lambda: (
+            "Ticked: nobody yet"
+            in text_of(bot.fake.message(INCIDENT_CHANNEL, checklist["ts"])["blocks"])
+        )
+    )
+
+    # Ticked again on the new head, the review passes.
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", ONCALL)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+    assert len(in_thread(bot, "🔁")) == 1
+
+
+def test_status_after_a_push_sends_an_approved_review_back(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, checklist, head = in_review(bot, origin)
+    fake_github.add_review(REPO, hotfix.pr_number, "dana-em", "APPROVED", commit_id=head)
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", ONCALL)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+
+    origin.commit_on(hotfix.branch, {"auth.py": "# one\n"}, "Tweak one")
+    newest = origin.commit_on(hotfix.branch, {"auth.py": "# two\n"}, "Tweak two")
+    reply(bot, "status HF-1")
+    said = bot.fake.wait_for(lambda: in_thread(bot, "🔁"))[0]["text"]
+    assert said.startswith(f"🔁 *HF-1*: 2 new commits since approval (`{head[:7]}` → ")
+    assert "The review approval and every checklist tick are cleared" in said
+    assert bot.rows(Hotfix)[0].state == "in_review"
+    assert bot.rows(ReviewTicks) == []
+    reset = [e for e in bot.rows(Event) if e.kind == "review_reset"]
+    assert [(e.from_state, e.to_state) for e in reset] == [("ready_to_deploy", "in_review")]
+    assert reset[0].detail == {"from": head, "to": newest, "new_commits": 2}
+    bot.fake.wait_for(
+        lambda: (
+            "Approve review"
+            in text_of(bot.fake.message(INCIDENT_CHANNEL, checklist["ts"])["blocks"])
+        )
+    )
+
+    # The GitHub approval was of the old head: it no longer counts.
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", ONCALL)
+    assert "GitHub has no approving review of the current head" in said_to(bot, ONCALL)
+    assert bot.rows(Hotfix)[0].state == "in_review"

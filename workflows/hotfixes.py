@@ -43,6 +43,8 @@ Clock = Callable[[], datetime]
 ChangeListener = Callable[[int], None]
 BOT_ACTOR = "hotfix-bot"
 #: States in which no tag can exist yet, so an ending gives the reserved version back.
+#: While the PR is reviewed, or reviewed and not yet deployed, a new head resets the review.
+REVIEW_STATES = ("in_review", "ready_to_deploy")
 UNSHIPPED_STATES = ("awaiting_approval", "approved", "fixing", "in_review", "ready_to_deploy")
 
 
@@ -111,6 +113,7 @@ class HotfixSnapshot:
     pr_url: str | None = None
     ci_state: str | None = None
     ci_detail: dict[str, Any] | None = None
+    review_head: str | None = None
     review_ticks: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
@@ -425,6 +428,34 @@ class HotfixService:
         self._changed(hotfix_id)
         return snapshot
 
+    def follow_head(
+        self, hotfix_id: int, *, seen: str | None, head: str, detail: dict[str, Any]
+    ) -> tuple[HotfixSnapshot, bool] | None:
+        """The PR's head moved from ``seen`` to ``head``: ticks and a passed review were for
+        another change, so they are cleared and the hotfix is back in review. Returns the
+        hotfix and whether anything was reset; None when another reader got there first."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.review_head != seen:
+                return None
+            if hotfix.state not in REVIEW_STATES:
+                raise HotfixMovedOn(hotfix.key, hotfix.state)
+            ticks = session.scalars(
+                select(ReviewTicks).where(ReviewTicks.hotfix_id == hotfix.id)
+            ).all()
+            # (no head seen yet — a PR from before heads were recorded — nothing to compare)
+            reset = seen is not None and (
+                hotfix.state == "ready_to_deploy" or any(t.items for t in ticks)
+            )
+            if reset:
+                for row in ticks:
+                    session.delete(row)
+                self._fire(session, hotfix, "review_reset", actor=BOT_ACTOR, detail=detail)
+            hotfix.review_head = head
+            session.flush()
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot, reset
+
     # --------------------------------------------------------------- escalation
 
     def escalation_due(self, hotfix_id: int) -> tuple[HotfixSnapshot, str] | None:
@@ -633,6 +664,7 @@ class HotfixService:
             pr_url=hotfix.pr_url,
             ci_state=hotfix.ci_state,
             ci_detail=hotfix.ci_detail,
+            review_head=hotfix.review_head,
             review_ticks={
                 t.reviewer_id: tuple(t.items)
                 for t in session.scalars(

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.github_client import ChangeSummary, GitHubRepository, PullRequestInfo
-from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot
+from workflows.hotfixes import (
+    BOT_ACTOR,
+    REVIEW_STATES,
+    HotfixMovedOn,
+    HotfixService,
+    HotfixSnapshot,
+)
 from workflows.lifecycle import Refused
 from workflows.naming import Disclosure, find_disclosures
 from workflows.roles import mention
@@ -53,6 +59,34 @@ class OpenedPullRequest:
     summary: ChangeSummary
     warnings: tuple[str, ...]
     disclosures: tuple[Disclosure, ...]
+
+
+@dataclass(frozen=True)
+class ReviewReset:
+    """The PR's head moved after ticks or an approval: what was cleared, and why."""
+
+    hotfix: HotfixSnapshot
+    was_approved: bool
+    old_head: str
+    new_head: str
+    new_commits: int | None  # None: the branch was rewritten (a force-push)
+
+
+@dataclass(frozen=True)
+class CiReading:
+    hotfix: HotfixSnapshot
+    reset: ReviewReset | None = None
+
+
+class ReviewWasReset(Refused):
+    """ "Approve review" found a new head: the ticks it relied on are gone."""
+
+    def __init__(self, reset: ReviewReset) -> None:
+        self.reset = reset
+        super().__init__(
+            f"{reset.hotfix.key}'s PR has new commits since the checklist was ticked: "
+            "review the new head and tick the checklist again."
+        )
 
 
 def pr_title(hotfix: HotfixSnapshot) -> str:
@@ -174,9 +208,10 @@ class HotfixReview:
                 [("PR title", pull.title)] + [(f"commit {c.sha[:7]}", c.message) for c in commits],
                 self._policy.security.disclosing_words,
             )
-        changes = {"pr_number": pull.number, "pr_url": pull.url}
+        changes: dict[str, object] = {"pr_number": pull.number, "pr_url": pull.url}
         detail = {"pr": pull.number, "url": pull.url, "adopted": not created}
         if hotfix.state == "fixing":
+            changes["review_head"] = pull.head_sha  # what the review will be of
             hotfix = self._service.fire(
                 hotfix_id, "pr_opened", actor=actor, detail=detail, changes=changes
             )
@@ -193,26 +228,50 @@ class HotfixReview:
             tuple(disclosures),
         )
 
-    def check_ci(self, hotfix_id: int) -> HotfixSnapshot:
-        """Read CI on the PR's head and record it (the card shows it); a change of state is
-        a line in the timeline."""
+    def check_ci(self, hotfix_id: int) -> CiReading:
+        """Read the PR's head and its CI, and record them (the card shows CI); a change of CI
+        state is a line in the timeline, a new head resets the review."""
         hotfix = self._service.get(hotfix_id)
         if self._github is None or hotfix.pr_number is None:
             raise DomainError(f"{hotfix.key} has no pull request yet.")
         pull = self._github.pull(hotfix.pr_number)
+        reset = self._follow_head(hotfix, pull)
         checks = self._github.checks(pull.head_sha)
         detail = {
             "sha": pull.head_sha,
             "failing": [[name, link] for name, link in checks.failing],
             "pending": list(checks.pending),
         }
-        return self._service.note(
+        hotfix = self._service.note(
             hotfix_id,
             actor=BOT_ACTOR,
             kind="ci",
             detail={"state": checks.state, **detail},
             changes={"ci_state": checks.state, "ci_detail": detail},
             unless=lambda row: row.ci_state == checks.state and row.ci_detail == detail,
+        )
+        return CiReading(hotfix, reset)
+
+    def _follow_head(self, hotfix: HotfixSnapshot, pull: PullRequestInfo) -> ReviewReset | None:
+        """A head the review has not seen clears its ticks and approval (see ``follow_head``)."""
+        old = hotfix.review_head
+        if pull.head_sha == old or hotfix.state not in REVIEW_STATES:
+            return None
+        new_commits: int | None = None
+        if old is not None:
+            shas = [c.sha for c in self._github.commits(pull.number)] if self._github else []
+            if old in shas:
+                new_commits = len(shas) - shas.index(old) - 1
+        followed = self._service.follow_head(
+            hotfix.id,
+            seen=old,
+            head=pull.head_sha,
+            detail={"from": old, "to": pull.head_sha, "new_commits": new_commits},
+        )
+        if followed is None or not followed[1] or old is None:
+            return None  # nothing was cleared, or another reader announced it
+        return ReviewReset(
+            followed[0], hotfix.state == "ready_to_deploy", old, pull.head_sha, new_commits
         )
 
     def approve(self, hotfix_id: int, *, reviewer: str) -> HotfixSnapshot:
@@ -230,6 +289,10 @@ class HotfixReview:
                 "pair of eyes."
             )
         pull = self._github.pull(hotfix.pr_number)
+        reset = self._follow_head(hotfix, pull)
+        if reset is not None:
+            raise ReviewWasReset(reset)
+        hotfix = self._service.get(hotfix_id)  # the ticks, as of this head
         authors = {pull.author} | {c.author for c in self._github.commits(pull.number) if c.author}
         own_logins = {login for login, slack in self._policy.people.items() if slack == reviewer}
         if own_logins & authors:

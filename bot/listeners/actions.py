@@ -95,7 +95,7 @@ def register(app: App, services: BotServices) -> None:
     @reported
     def approve_review(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
         ack()
-        hotfix = services.git.review.approve(hotfix_id_from(action), reviewer=body["user"]["id"])
+        hotfix = services.git.approve_review(hotfix_id_from(action), body["user"]["id"])
         services.cards.say(
             hotfix,
             f"✅ *{hotfix.key}*: review approved by {mrkdwn.user(body['user']['id'])}. "

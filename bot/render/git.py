@@ -19,7 +19,7 @@ from workflows.durations import format_duration
 from workflows.hotfix_git import MergeBackReport
 from workflows.hotfixes import HotfixSnapshot
 from workflows.naming import Disclosure
-from workflows.review import OpenedPullRequest
+from workflows.review import OpenedPullRequest, ReviewReset
 
 
 def _button(label: str, action: ActionId, hotfix: HotfixSnapshot, style: str | None = None):
@@ -213,3 +213,24 @@ def review_request(
 def minimal_warnings(hotfix: HotfixSnapshot, warnings: Sequence[str]) -> str:
     listed = "\n".join(f"• {w}" for w in warnings[:15])
     return f"⚠️ *{hotfix.key}: keep changes minimal.*\n{listed}"
+
+
+def review_reset(reset: ReviewReset, *, github_approval: bool) -> str:
+    """ "2 new commits since approval": what changed, what was cleared, what to do now."""
+    hotfix = reset.hotfix
+    since = "approval" if reset.was_approved else "the checklist was ticked"
+    if reset.new_commits is None:
+        what = f"The PR's branch was rewritten since {since}"
+    else:
+        plural = "" if reset.new_commits == 1 else "s"
+        what = f"{reset.new_commits} new commit{plural} since {since}"
+    cleared = (
+        "The review approval and every checklist tick are cleared; the hotfix is back in review."
+        if reset.was_approved
+        else "Every checklist tick is cleared."
+    )
+    again = " and approve it on GitHub" if github_approval else ""
+    return (
+        f"🔁 *{hotfix.key}*: {what} (`{reset.old_head[:7]}` → `{reset.new_head[:7]}`). "
+        f"{cleared} Review the new head, tick the checklist again{again}."
+    )

@@ -1,0 +1,26 @@
+"""The PR head the review refers to: a new head resets the review.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("hotfixes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("review_head", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("hotfixes", schema=None) as batch_op:
+        batch_op.drop_column("review_head")
