@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from github import Auth
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
@@ -143,13 +144,26 @@ def slack_client(settings: Settings) -> WebClient:
 
 
 def github_repository(settings: Settings, policy: Policy) -> GitHubRepository | None:
-    """The GitHub repository, when both ``repository.github`` and ``GITHUB_TOKEN`` are set."""
-    if not policy.repository.github or settings.github_token is None:
+    """The GitHub repository, when ``repository.github`` is set and the bot has a GitHub
+    identity: ``GITHUB_TOKEN``, or a GitHub App (``GITHUB_APP_ID`` and the rest)."""
+    if not policy.repository.github:
+        return None
+    if settings.github_token is not None:
+        auth: str | Auth.Auth = settings.github_token.get_secret_value()
+        credentials = "GITHUB_TOKEN"
+    elif settings.github_app_id is not None and settings.github_app_installation_id is not None:
+        pem = settings.github_app_pem()
+        assert pem is not None  # Settings refuses an app without a key
+        auth = Auth.AppAuth(settings.github_app_id, pem).get_installation_auth(
+            settings.github_app_installation_id
+        )
+        credentials = (
+            "the GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and its private key)"
+        )
+    else:
         return None
     return GitHubRepository(
-        settings.github_api_url,
-        settings.github_token.get_secret_value(),
-        policy.repository.github,
+        settings.github_api_url, auth, policy.repository.github, credentials=credentials
     )
 
 
@@ -303,7 +317,27 @@ def cmd_check_config(_: argparse.Namespace) -> int:
         print(f"  {severity} needs: {roles}")
     print(f"  database: {_safe_url(database_url(settings))}")
     print(f"  Slack: {mode}, API {settings.slack_api_url}")
+    print(f"  GitHub: {_github_identity(settings, policy)}")
     return 0
+
+
+def _github_identity(settings: Settings, policy: Policy) -> str:
+    """How the bot reaches GitHub (never the secret itself)."""
+    if not policy.repository.github:
+        return "off (set repository.github to open pull requests)"
+    if settings.github_token is not None:
+        who = "GITHUB_TOKEN"
+    elif settings.github_app_id is not None:
+        who = (
+            f"GitHub App {settings.github_app_id} "
+            f"(installation {settings.github_app_installation_id})"
+        )
+    else:
+        return (
+            f"off for {policy.repository.github}: set GITHUB_TOKEN, or GITHUB_APP_ID, "
+            "GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY(_FILE)"
+        )
+    return f"{policy.repository.github} as {who}, API {settings.github_api_url}"
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:

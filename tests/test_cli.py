@@ -26,6 +26,7 @@ from tests.conftest import (
     write_policy,
 )
 from tests.git_fixtures import Origin
+from tests.harness.fake_github import FakeGitHub
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.slack_client import SignedSlackClient
 
@@ -69,7 +70,30 @@ def test_check_config_names_the_exact_key(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "hotfix.yml: OK" in result.stdout
     assert "critical needs: Engineering Manager, On-call Lead, CTO" in result.stdout
+    assert "GitHub: off for acme/api: set GITHUB_TOKEN, or GITHUB_APP_ID" in result.stdout
     assert BOT_TOKEN not in result.stdout + result.stderr
+
+
+def test_check_config_shows_the_github_app_and_explains_a_bad_key(tmp_path: Path) -> None:
+    (tmp_path / "hotfix.yml").write_text(yaml.safe_dump(POLICY))  # repository.github: acme/api
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    key = FakeGitHub(validate=False).add_app(4242, installation_id=77)
+    (tmp_path / "app.pem").write_text(key)
+    app = {
+        "GITHUB_APP_ID": "4242",
+        "GITHUB_APP_INSTALLATION_ID": "77",
+        "GITHUB_APP_PRIVATE_KEY_FILE": "app.pem",
+    }
+    result = run([HOTFIX_BOT, "check-config"], tmp_path, **env, **app)
+    assert result.returncode == 0, result.stderr
+    assert "GitHub: acme/api as GitHub App 4242 (installation 77)" in result.stdout
+    assert "PRIVATE KEY" not in result.stdout
+
+    (tmp_path / "app.pem").write_text("not a key")
+    result = run([HOTFIX_BOT, "check-config"], tmp_path, **env, **app)
+    assert result.returncode == 2
+    assert "GITHUB_APP_PRIVATE_KEY_FILE: not a PEM private key" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_the_example_policy_is_valid(tmp_path: Path) -> None:

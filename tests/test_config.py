@@ -39,6 +39,10 @@ ENV_NAMES = (
     "SLACK_API_URL",
     "GITHUB_TOKEN",
     "GITHUB_API_URL",
+    "GITHUB_APP_ID",
+    "GITHUB_APP_INSTALLATION_ID",
+    "GITHUB_APP_PRIVATE_KEY",
+    "GITHUB_APP_PRIVATE_KEY_FILE",
     "DATABASE_URL",
     "HOTFIX_CONFIG",
     "PORT",
@@ -767,3 +771,94 @@ def test_unsupported_database_urls(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(ConfigError) as raised:
             database_url(settings)
         assert raised.value.problems == [problem]
+
+
+# --------------------------------------------------------------------------------------------
+# GitHub App identity
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def test_a_github_app_from_a_key_file_or_a_one_line_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, app_key: str
+) -> None:
+    monkeypatch.setenv("GITHUB_APP_ID", "4242")
+    monkeypatch.setenv("GITHUB_APP_INSTALLATION_ID", "77")
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(app_key)
+    monkeypatch.setenv("GITHUB_APP_PRIVATE_KEY_FILE", str(key_file))
+    settings = load_settings()
+    assert (settings.github_app_id, settings.github_app_installation_id) == (4242, 77)
+    assert settings.github_app_pem() == app_key
+
+    monkeypatch.delenv("GITHUB_APP_PRIVATE_KEY_FILE")
+    monkeypatch.setenv("GITHUB_APP_PRIVATE_KEY", app_key.strip().replace("\n", "\\n"))
+    settings = load_settings()
+    assert settings.github_app_pem() == app_key
+    assert "PRIVATE KEY" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("variables", "problem"),
+    [
+        (
+            {"GITHUB_APP_ID": "4242", "GITHUB_APP_PRIVATE_KEY": "{key}"},
+            "GITHUB_APP_INSTALLATION_ID: required with GITHUB_APP_ID (the number at the end of "
+            "the installation's settings URL, …/settings/installations/<id>)",
+        ),
+        (
+            {"GITHUB_APP_INSTALLATION_ID": "77"},
+            "GITHUB_APP_ID: required with GITHUB_APP_INSTALLATION_ID (the App ID on the app's "
+            "settings page)",
+        ),
+        (
+            {"GITHUB_APP_ID": "4242", "GITHUB_APP_INSTALLATION_ID": "77"},
+            "GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE: set exactly one (the .pem "
+            "key GitHub generated for the app, or the path to it)",
+        ),
+        (
+            {
+                "GITHUB_APP_ID": "4242",
+                "GITHUB_APP_INSTALLATION_ID": "77",
+                "GITHUB_APP_PRIVATE_KEY": "ghp_this_is_a_token",
+            },
+            "GITHUB_APP_PRIVATE_KEY: not a PEM private key (expected the text between "
+            "-----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY-----, unencrypted)",
+        ),
+        (
+            {
+                "GITHUB_APP_ID": "4242",
+                "GITHUB_APP_INSTALLATION_ID": "77",
+                "GITHUB_APP_PRIVATE_KEY_FILE": "/nonexistent/app.pem",
+            },
+            "GITHUB_APP_PRIVATE_KEY_FILE: cannot read /nonexistent/app.pem: "
+            "No such file or directory",
+        ),
+        (
+            {"GITHUB_TOKEN": "ghp_x", "GITHUB_APP_ID": "4242"},
+            "GITHUB_TOKEN and GITHUB_APP_ID are both set: the bot acts either with a token or "
+            "as a GitHub App; unset one",
+        ),
+    ],
+)
+def test_an_incomplete_or_wrong_github_app_is_explained(
+    monkeypatch: pytest.MonkeyPatch, app_key: str, variables: dict[str, str], problem: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value.replace("{key}", app_key))
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert raised.value.problems == [problem]
+    assert "ghp_this_is_a_token" not in str(raised.value)

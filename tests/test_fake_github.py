@@ -584,3 +584,56 @@ def test_the_subset_is_valid_openapi_and_covers_every_endpoint() -> None:
     checker = OpenApiChecker.for_path()
     missing = [(m, p) for m, p in implemented_operations() if checker.operation(p, m) is None]
     assert missing == []
+
+
+def app_client(fake: FakeGitHub, app_id: int, key: str, installation_id: int) -> Github:
+    auth = Auth.AppAuth(app_id, key).get_installation_auth(installation_id)
+    return Github(
+        base_url=fake.api_url,
+        auth=auth,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        retry=None,
+    )
+
+
+def test_a_github_app_trades_its_jwt_for_an_expiring_installation_token(
+    fake: FakeGitHub,
+) -> None:
+    key = fake.add_app(4242, installation_id=77, token_lifetime=3600)
+    gh = app_client(fake, 4242, key, 77)
+    pull = gh.get_repo(REPO).create_pull(base="main", head=BRANCH, title="Fix", body="")
+    assert pull.user.login == "hotfix-bot[bot]" and pull.user.type == "Bot"
+    assert gh.get_repo(REPO).get_pull(pull.number).title == "Fix"
+    [token] = fake.installation_tokens()  # one token, reused until it nears expiry
+    assert token.startswith("ghs_")
+    minted = fake.requests_to("POST", r"^/app/installations/77/access_tokens$")
+    assert minted[0].headers["authorization"].startswith("Bearer ey")
+
+    # Tokens about to expire are replaced before use.
+    short = fake.add_app(4343, installation_id=78, slug="short", token_lifetime=1)
+    gh = app_client(fake, 4343, short, 78)
+    assert gh.get_repo(REPO).get_pulls().totalCount == 1
+    assert gh.get_repo(REPO).get_pulls().totalCount == 1
+    assert len(fake.installation_tokens()) >= 3
+
+
+def test_a_github_app_is_refused_with_a_wrong_key_installation_or_token_use(
+    fake: FakeGitHub,
+) -> None:
+    fake.add_app(4242, installation_id=77)
+    stranger = fake.add_app(9999, installation_id=99, slug="other")
+    with pytest.raises(GithubException) as wrong_key:
+        app_client(fake, 4242, stranger, 77).get_repo(REPO)
+    assert wrong_key.value.status == 401
+
+    key = fake.add_app(5050, installation_id=50, slug="third")
+    with pytest.raises(GithubException) as not_installed:
+        app_client(fake, 5050, key, 51).get_repo(REPO)
+    assert not_installed.value.status == 404
+
+    # The JWT itself opens only the app endpoints.
+    jwt_only = Github(base_url=fake.api_url, auth=Auth.AppAuth(5050, key), retry=None)
+    with pytest.raises(GithubException) as repo_with_jwt:
+        jwt_only.get_repo(REPO)
+    assert repo_with_jwt.value.status == 401

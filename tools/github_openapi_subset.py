@@ -37,6 +37,7 @@ DEFAULT_OUTPUT = (
 )
 
 OPERATIONS: dict[str, tuple[str, ...]] = {
+    "/app/installations/{installation_id}/access_tokens": ("post",),
     "/user": ("get",),
     "/rate_limit": ("get",),
     "/repos/{owner}/{repo}": ("get",),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args
 
 import yaml
+from cryptography.hazmat.primitives import serialization
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -67,7 +68,13 @@ class ConfigError(Exception):
 
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _SECRET_FIELDS: Final = frozenset(
-    {"slack_bot_token", "slack_signing_secret", "slack_app_token", "github_token"}
+    {
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "github_token",
+        "github_app_private_key",
+    }
 )
 _SUPPORTED_DRIVERS: Final = ("sqlite", "postgresql", "postgresql+psycopg")
 _DATABASE_EXAMPLES: Final = (
@@ -104,6 +111,11 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
+    # Or a GitHub App: its id, its installation on the repository's account, its private key.
+    github_app_id: int | None = None
+    github_app_installation_id: int | None = None
+    github_app_private_key: SecretStr | None = None
+    github_app_private_key_file: Path | None = None
     # Not a SecretStr (it is usually not secret), but it may hold a password: keep it out of reprs.
     database_url: str = Field(default="sqlite:///hotfix.db", repr=False)
     hotfix_config: Path = Path("hotfix.yml")
@@ -122,6 +134,71 @@ class Settings(BaseSettings):
     @classmethod
     def _github_api_url_without_slash(cls, value: str) -> str:
         return _http_url(value, "https://api.github.com").rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_complete_github_identity(self) -> Settings:
+        """A token, or a complete GitHub App (id, installation, one readable key) — not both."""
+        app = {
+            "GITHUB_APP_ID": self.github_app_id,
+            "GITHUB_APP_INSTALLATION_ID": self.github_app_installation_id,
+            "GITHUB_APP_PRIVATE_KEY": self.github_app_private_key,
+            "GITHUB_APP_PRIVATE_KEY_FILE": self.github_app_private_key_file,
+        }
+        given = [name for name, value in app.items() if value is not None]
+        if not given:
+            return self
+        if self.github_token is not None:
+            raise ValueError(
+                "GITHUB_TOKEN and " + ", ".join(given) + " are both set: the bot acts either "
+                "with a token or as a GitHub App; unset one"
+            )
+        if self.github_app_id is None:
+            raise ValueError(
+                f"GITHUB_APP_ID: required with {given[0]} (the App ID on the app's settings page)"
+            )
+        if self.github_app_installation_id is None:
+            raise ValueError(
+                "GITHUB_APP_INSTALLATION_ID: required with GITHUB_APP_ID (the number at the end "
+                "of the installation's settings URL, …/settings/installations/<id>)"
+            )
+        if (self.github_app_private_key is None) == (self.github_app_private_key_file is None):
+            raise ValueError(
+                "GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE: set exactly one (the "
+                ".pem key GitHub generated for the app, or the path to it)"
+            )
+        self.github_app_pem()  # readable and a private key, or a clear message now
+        return self
+
+    def github_app_pem(self) -> str | None:
+        """The GitHub App's private key (PEM), from the variable or the file; None without one.
+
+        Raises:
+            ValueError: the file cannot be read, or the text is not a PEM private key.
+        """
+        if self.github_app_private_key_file is not None:
+            name = "GITHUB_APP_PRIVATE_KEY_FILE"
+            try:
+                pem = self.github_app_private_key_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or type(error).__name__
+                raise ValueError(
+                    f"{name}: cannot read {self.github_app_private_key_file}: {reason}"
+                ) from None
+        elif self.github_app_private_key is not None:
+            name = "GITHUB_APP_PRIVATE_KEY"
+            pem = self.github_app_private_key.get_secret_value()
+            if "\n" not in pem and "\\n" in pem:  # one line, as .env files often hold it
+                pem = pem.replace("\\n", "\n")
+        else:
+            return None
+        try:
+            serialization.load_pem_private_key(pem.strip().encode(), password=None)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{name}: not a PEM private key (expected the text between "
+                "-----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY-----, unencrypted)"
+            ) from None
+        return pem.strip() + "\n"
 
     @field_validator("port", mode="before")
     @classmethod
@@ -156,7 +233,9 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
         for detail in error.errors():
             field = str(detail["loc"][0]) if detail["loc"] else ""
             name = field.upper()
-            if detail["type"] == "value_error":
+            if detail["type"] == "value_error" and not name:  # names its variables itself
+                problems.append(str(detail["ctx"]["error"]))
+            elif detail["type"] == "value_error":
                 problems.append(f"{name}: {detail['ctx']['error']}")
             elif field in _SECRET_FIELDS:
                 problems.append(f"{name}: {detail['msg']}")

@@ -115,9 +115,10 @@ class GitHubRepository:
     def __init__(
         self,
         api_url: str,
-        token: str,
+        auth: str | Auth.Auth,
         full_name: str,
         *,
+        credentials: str = "GITHUB_TOKEN",
         timeout: int = 15,
         retries: int = 2,
         throttle: bool = True,
@@ -133,7 +134,7 @@ class GitHubRepository:
         )
         self._github = Github(
             base_url=api_url.rstrip("/"),
-            auth=Auth.Token(token),
+            auth=Auth.Token(auth) if isinstance(auth, str) else auth,
             timeout=timeout,
             retry=retry,
             seconds_between_requests=0.25 if throttle else None,
@@ -142,6 +143,7 @@ class GitHubRepository:
         )
         self.full_name = full_name
         self._timeout = timeout
+        self._credentials = credentials  # what to check when GitHub refuses them
 
     def close(self) -> None:
         self._github.close()
@@ -157,7 +159,7 @@ class GitHubRepository:
                 "GitHub's rate limit is used up" + (f"; it resets at {reset}" if reset else ""),
             ) from None
         except GithubException as error:
-            raise GitHubFailed(operation, _explain(error)) from None
+            raise GitHubFailed(operation, _explain(error, self._credentials)) from None
         except requests.exceptions.RetryError:
             raise GitHubFailed(operation, "GitHub kept failing; tried again and gave up") from None
         except (requests.Timeout, TimeoutError):
@@ -303,7 +305,7 @@ def _info(pull: PullRequest) -> PullRequestInfo:
     )
 
 
-def _explain(error: GithubException) -> str:
+def _explain(error: GithubException, credentials: str) -> str:
     data = error.data if isinstance(error.data, dict) else {}
     message = str(data.get("message") or "").strip()
     details = "; ".join(
@@ -312,11 +314,14 @@ def _explain(error: GithubException) -> str:
         if isinstance(e, dict)
     )
     if error.status == 401:
-        return "GitHub refused the token (401 Bad credentials): check GITHUB_TOKEN"
+        return f"GitHub refused the bot's credentials (401 Bad credentials): check {credentials}"
     if error.status == 403:
         return f"GitHub refused (403): {message or 'forbidden'}"
     if error.status == 404:
-        return "not found on GitHub (404): check repository.github and the token's access"
+        return (
+            f"not found on GitHub (404): check repository.github and that {credentials} can "
+            "reach that repository"
+        )
     if error.status >= 500:
         return f"GitHub answered {error.status}; it is having trouble, try again shortly"
     return f"GitHub answered {error.status}: {message}{f' ({details})' if details else ''}"

@@ -255,7 +255,8 @@ class HotfixGit:
         if by_pull_request and self._github is None:
             raise DomainError(
                 "`repository.merge_strategy` is `pull_request`, but GitHub is not configured: "
-                "set `repository.github` and `GITHUB_TOKEN`, or use `merge_strategy: direct`."
+                "set `repository.github` and `GITHUB_TOKEN` (or a GitHub App), or use "
+                "`merge_strategy: direct`."
             )
         targets, missing = self.targets()
         merged: list[str] = []

@@ -23,8 +23,12 @@ Failures can be injected per method and path (``fail``): any HTTP status with Gi
 body, a primary rate limit (403 with ``x-ratelimit-remaining: 0``), or a delay before
 answering (for client timeouts).
 
-Only the standard library, git and ``openapi-core`` are used; there is nothing pytest-specific
-here, so the module also backs a local sandbox.
+GitHub Apps are supported too (``add_app``): the bot signs a JWT with the app's private key,
+trades it for an installation token at ``POST /app/installations/{id}/access_tokens``, and
+calls the API with that token, which expires like GitHub's.
+
+Only the standard library, git, ``openapi-core`` and PyJWT (with ``cryptography``) are used;
+there is nothing pytest-specific here, so the module also backs a local sandbox.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.exceptions import RequestBodyValidationError
@@ -631,6 +638,17 @@ class _User:
 
 
 @dataclass
+class _App:
+    """A GitHub App: its id, the public half of its key, and where it is installed."""
+
+    id: int
+    slug: str
+    public_key: Any
+    installations: set[int]
+    token_lifetime: float
+
+
+@dataclass
 class _Team:
     id: int
     org: str
@@ -840,6 +858,8 @@ class FakeGitHub:
         self._ids = itertools.count(1001)
         self._users: dict[str, _User] = {}
         self._tokens: dict[str, str] = {}
+        self._token_expiry: dict[str, float] = {}  # installation tokens expire
+        self._apps: dict[str, _App] = {}  # by app id, as the JWT's "iss" names it
         self._teams: dict[tuple[str, str], _Team] = {}
         self._repos: dict[str, _Repo] = {}
         self._requests: list[RecordedRequest] = []
@@ -952,6 +972,37 @@ class FakeGitHub:
             if token is not None:
                 self._tokens[token] = user.login
             return self._user_json(user)
+
+    def add_app(
+        self,
+        app_id: int,
+        *,
+        installation_id: int,
+        slug: str = "hotfix-bot",
+        token_lifetime: float = 3600.0,
+    ) -> str:
+        """Register a GitHub App installed as ``installation_id``; return its private key (PEM).
+
+        The app acts as the account ``<slug>[bot]``; its installation tokens last
+        ``token_lifetime`` seconds (an hour on GitHub).
+        """
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode()
+        with self._lock:
+            self.add_user(f"{slug}[bot]", type="Bot")
+            self._apps[str(app_id)] = _App(
+                app_id, slug, key.public_key(), {installation_id}, token_lifetime
+            )
+        return pem
+
+    def installation_tokens(self) -> list[str]:
+        """The installation tokens issued so far, oldest first."""
+        with self._lock:
+            return list(self._token_expiry)
 
     def add_team(
         self, org_team: str, members: Iterable[str] = (), name: str | None = None
@@ -1254,7 +1305,9 @@ class FakeGitHub:
         elif route is None:
             self._problem(f"{method} {shown_path}: not implemented by the fake GitHub")
             reply = _Reply(404, _error(404))
-        elif (authenticated := self._authenticate(lower_headers)) is None:
+        elif (
+            authenticated := self._authenticate(lower_headers, app=shown_path.startswith("/app/"))
+        ) is None:
             # No header at all would be "Requires authentication"; PyGithub always sends one.
             message = "Bad credentials" if "authorization" in lower_headers else None
             reply = _Reply(401, _error(401, message or "Requires authentication"))
@@ -1292,14 +1345,45 @@ class FakeGitHub:
             self._requests.append(recorded)
         return reply.status, reply_headers, payload
 
-    def _authenticate(self, headers: Mapping[str, str]) -> _User | None:
-        """The account of ``Authorization: token X`` / ``Bearer X`` (lower-case header keys)."""
+    def _authenticate(self, headers: Mapping[str, str], *, app: bool = False) -> _User | None:
+        """The account of ``Authorization: token X`` / ``Bearer X`` (lower-case header keys).
+
+        ``/app/…`` endpoints take a GitHub App's JWT (and nothing else); the rest take tokens,
+        including unexpired installation tokens.
+        """
         scheme, _, credential = headers.get("authorization", "").strip().partition(" ")
         if scheme.lower() not in ("token", "bearer"):
             return None
+        credential = credential.strip()
         with self._lock:
-            login = self._tokens.get(credential.strip())
+            if app:
+                found = self._app_of_jwt(credential)
+                return self._users[f"{found.slug}[bot]"] if found else None
+            expiry = self._token_expiry.get(credential)
+            if expiry is not None and expiry < time.time():
+                return None
+            login = self._tokens.get(credential)
             return self._users[login.lower()] if login else None
+
+    def _app_of_jwt(self, token: str) -> _App | None:
+        """The app that signed ``token``, checked as GitHub does (RS256, iss, iat, exp ≤ 10 min)."""
+        try:
+            issuer = str(jwt.decode(token, options={"verify_signature": False}).get("iss"))
+            found = self._apps.get(issuer)
+            if found is None:
+                return None
+            claims = jwt.decode(
+                token,
+                found.public_key,
+                algorithms=["RS256"],
+                options={"require": ["iat", "exp", "iss"]},
+                leeway=60,
+            )
+        except jwt.PyJWTError:
+            return None
+        if claims["exp"] - claims["iat"] > 600 or claims["iat"] > time.time() + 60:
+            return None
+        return found
 
     def _dispatch(self, call: _Call, route: _Route) -> _Reply:
         """Run the route's handler under the state lock, mapping errors to GitHub's shape."""
@@ -2030,6 +2114,26 @@ class FakeGitHub:
 
 # --------------------------------------------------------------------------------------------
 # Endpoints
+
+
+@_route("POST", "/app/installations/{installation_id}/access_tokens")
+def _create_installation_token(fake: FakeGitHub, call: _Call) -> _Reply:
+    app = next(a for a in fake._apps.values() if f"{a.slug}[bot]" == call.user.login)
+    if not call.params["installation_id"].isdigit() or (
+        int(call.params["installation_id"]) not in app.installations
+    ):
+        return _Reply(404, _error(404))
+    token = "ghs_" + secrets.token_hex(18)
+    expires = time.time() + app.token_lifetime
+    fake._tokens[token] = call.user.login
+    fake._token_expiry[token] = expires
+    body = {
+        "token": token,
+        "expires_at": datetime.fromtimestamp(expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "permissions": {"contents": "write", "pull_requests": "write", "checks": "read"},
+        "repository_selection": "all",
+    }
+    return _Reply(201, body)
 
 
 @_route("GET", "/user")

@@ -1,0 +1,71 @@
+"""The bot acting on GitHub as a GitHub App: a JWT traded for installation tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storage.models import Hotfix
+from tests.conftest import REQUESTER, RunningBot, write_policy
+from tests.git_fixtures import Origin
+from tests.github_fixtures import REPO
+from tests.harness.fake_github import FakeGitHub
+from tests.test_approvals import in_thread
+from tests.test_commands import reply
+from tests.test_git_flow import approve_all
+from tests.test_pull_request import push_fix
+
+APP_ID = 4242
+INSTALLATION = 77
+
+
+@pytest.fixture
+def github_settings(fake_github: FakeGitHub, request: pytest.FixtureRequest) -> dict[str, object]:
+    key = fake_github.add_app(APP_ID, installation_id=INSTALLATION, slug="acme-hotfix")
+    installation = getattr(request, "param", INSTALLATION)
+    return {
+        "github_app_id": APP_ID,
+        "github_app_installation_id": installation,
+        "github_app_private_key": key,
+        "github_api_url": fake_github.api_url,
+    }
+
+
+@pytest.fixture
+def policy_path(tmp_path: Path, origin: Origin) -> Path:
+    return write_policy(tmp_path, origin, repository={"github": REPO})
+
+
+def test_the_app_opens_the_pr_as_its_bot_account(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)
+    [pull] = fake_github.pulls(REPO)
+    assert pull["user"]["login"] == "acme-hotfix[bot]"
+    assert [label["name"] for label in pull["labels"]] == ["hotfix"]
+    assert fake_github.installation_tokens()  # it called with an installation token
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "in_review")
+
+
+@pytest.mark.parametrize("github_settings", [INSTALLATION + 1], indirect=True)
+def test_a_wrong_installation_is_named_in_the_thread(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1", user=REQUESTER)
+    failure = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ *HF-1*"), timeout=20)[0]
+    assert (
+        "not found on GitHub (404): check repository.github and that the GitHub App "
+        in (failure["text"])
+    )
+    assert "GITHUB_APP_INSTALLATION_ID" in failure["text"]
+    assert "Retry" in str(failure["blocks"])
+    assert bot.rows(Hotfix)[0].state == "fixing"
+    assert fake_github.pulls(REPO) == []
