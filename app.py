@@ -163,7 +163,11 @@ def github_repository(settings: Settings, policy: Policy) -> GitHubRepository | 
     else:
         return None
     return GitHubRepository(
-        settings.github_api_url, auth, policy.repository.github, credentials=credentials
+        settings.github_api_url,
+        auth,
+        policy.repository.github,
+        credentials=credentials,
+        timeout=settings.github_timeout,
     )
 
 

@@ -273,14 +273,17 @@ class CardPublisher:
                 log.info("%s: no permalink (%s)", hotfix.key, slack_error_code(exc))
         return f"the Slack channel {hotfix.channel_id}"
 
-    def announce(self, channel: str, text: str, blocks: Sequence[Block]) -> None:
-        """A copy of a message in another channel (review, stakeholders); logged on failure."""
+    def announce(self, channel: str, text: str, blocks: Sequence[Block]) -> str | None:
+        """A copy of a message in another channel (review, stakeholders). Returns Slack's
+        error code when it could not be posted (also logged), None when it was."""
         try:
             self._client.chat_postMessage(
                 channel=channel, text=text, blocks=[b.to_dict() for b in blocks]
             )
         except SlackApiError as exc:
             log.warning("could not post in %s: %s", channel, slack_error_code(exc))
+            return slack_error_code(exc)
+        return None
 
     def say(self, hotfix: HotfixSnapshot, text: str) -> None:
         """A notice under the card that must not undo what was already recorded: if Slack

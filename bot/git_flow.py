@@ -251,8 +251,11 @@ class GitFlow:
                 people=self._policy.people,
                 reviewers=self._policy.review.github_reviewers,
             )
-            if self._policy.channels.review:
-                self._cards.announce(self._policy.channels.review, text, blocks)
+            review_channel = self._policy.channels.review
+            if review_channel:
+                refused = self._cards.announce(review_channel, text, blocks)
+                if refused is not None:
+                    self._say(hotfix, render.not_announced(review_channel, refused))
             with contextlib.suppress(GitHubFailed):  # the poll reads it again shortly
                 self.check_ci(hotfix_id)  # the card shows CI from now on
             return text, blocks

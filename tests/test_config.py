@@ -39,6 +39,7 @@ ENV_NAMES = (
     "SLACK_API_URL",
     "GITHUB_TOKEN",
     "GITHUB_API_URL",
+    "GITHUB_TIMEOUT",
     "GITHUB_APP_ID",
     "GITHUB_APP_INSTALLATION_ID",
     "GITHUB_APP_PRIVATE_KEY",
@@ -663,6 +664,7 @@ def test_invalid_port_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_every_invalid_variable_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT", "70000")
+    monkeypatch.setenv("GITHUB_TIMEOUT", "0")
     monkeypatch.setenv("LOG_LEVEL", "loud")
     monkeypatch.setenv("SLACK_API_URL", "slack.com/api")
 
@@ -671,6 +673,7 @@ def test_every_invalid_variable_is_reported(monkeypatch: pytest.MonkeyPatch) -> 
 
     assert raised.value.problems == [
         "SLACK_API_URL: 'slack.com/api' is not an http(s) URL, such as https://slack.com/api/",
+        "GITHUB_TIMEOUT: '0' is not a number of seconds (1-300)",
         "PORT: '70000' is not a port number (1-65535)",
         "LOG_LEVEL: 'loud' is not a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL)",
     ]

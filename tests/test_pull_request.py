@@ -24,14 +24,19 @@ TEST = "def test_empty_token_is_refused():\n    assert not authenticate('')\n"
 
 @pytest.fixture
 def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
-    return {"github_token": fake_github.token, "github_api_url": fake_github.api_url}
+    return {
+        "github_token": fake_github.token,
+        "github_api_url": fake_github.api_url,
+        "github_timeout": 2,
+    }
 
 
 @pytest.fixture
-def policy_path(tmp_path: Path, origin: Origin) -> Path:
+def policy_path(tmp_path: Path, origin: Origin, request: pytest.FixtureRequest) -> Path:
     return write_policy(
         tmp_path,
         origin,
+        **getattr(request, "param", {}),
         repository={"github": REPO},
         review={
             "github_reviewers": ["dana-em", "acme/security"],
@@ -79,6 +84,44 @@ def test_open_pr_creates_describes_and_announces_it(
     assert not in_thread(bot, "⚠️")  # small and tested: nothing to warn about
 
 
+REVIEW_CHANNEL = "C0REVIEW"
+
+
+@pytest.mark.parametrize("policy_path", [{"channels": {"review": REVIEW_CHANNEL}}], indirect=True)
+def test_the_review_request_is_also_posted_in_the_review_channel(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    bot.fake.add_channel(REVIEW_CHANNEL, "hotfix-review")
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    in_thread_copy = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    [posted] = bot.fake.wait_for(lambda: bot.fake.messages(REVIEW_CHANNEL))
+    assert posted["text"] == in_thread_copy["text"]
+    assert posted["text"].startswith("🚨 *HOTFIX PR Ready for Review — URGENT*")
+    assert "Re-check CI" in text_of(posted["blocks"])
+
+
+@pytest.mark.parametrize("policy_path", [{"channels": {"review": REVIEW_CHANNEL}}], indirect=True)
+def test_a_review_channel_without_the_bot_is_said_in_the_thread(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    bot.fake.add_channel(REVIEW_CHANNEL, "hotfix-review", is_private=True, bot_is_member=False)
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    reply(bot, "pr HF-1")
+    warning = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ The review request"), timeout=20)[0]
+    assert warning["text"] == (
+        f"⚠️ The review request was not posted in <#{REVIEW_CHANNEL}> (not_in_channel): "
+        f"invite the bot there (`/invite @Hotfix Bot` in <#{REVIEW_CHANNEL}>). Reviewers can "
+        "use this thread."
+    )
+    bot.fake.wait_for(lambda: in_thread(bot, "🚨"))  # the thread has the request itself
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "in_review")
+
+
 def test_an_existing_pr_is_adopted(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
@@ -112,20 +155,34 @@ def test_a_large_change_gets_a_keep_it_minimal_warning(
     assert "`package-lock.json` is changed (matches `package-lock.json`)" in warning["text"]
 
 
+@pytest.mark.parametrize(
+    ("failure", "said"),
+    [
+        ({"status": 500, "times": None}, "GitHub answered 500"),
+        ({"rate_limit": True, "times": None}, "GitHub's rate limit is used up; it resets at "),
+        ({"delay": 4}, "GitHub did not answer within 2 s"),
+    ],
+    ids=["500", "rate-limit", "timeout"],
+)
 def test_github_failing_keeps_the_hotfix_where_it_was(
-    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub, failure: dict, said: str
 ) -> None:
     bot = running_bot
     hotfix = approve_all(bot)
     push_fix(origin, hotfix.branch)
-    fake_github.fail("POST", r"/pulls$", status=500, times=None)
+    fake_github.fail("POST", r"/pulls$", **failure)
     reply(bot, "pr HF-1")
-    failure = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ *HF-1*"), timeout=20)[0]
-    assert "GitHub answered 500" in failure["text"] and "stays *fixing*" in failure["text"]
+    failed = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ *HF-1*"), timeout=20)[0]
+    assert said in failed["text"] and "stays *fixing*" in failed["text"]
+    assert "Traceback" not in failed["text"]
     assert bot.rows(Hotfix)[0].state == "fixing"
+    assert not in_thread(bot, "⏳")  # the progress line became the failure
     fake_github.recover()
-    click(bot, failure, "Retry", REQUESTER)
+    # (a POST that timed out may still have opened the PR: Retry adopts it)
+    bot.fake.wait_for(lambda: not failure.get("delay") or fake_github.pulls(REPO), timeout=10)
+    click(bot, failed, "Retry", REQUESTER)
     bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "in_review", timeout=20)
+    assert len(fake_github.pulls(REPO)) == 1
 
 
 def api(github: FakeGitHub, method: str, path: str, body: dict) -> dict:

@@ -111,6 +111,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
+    github_timeout: int = 15  # seconds for one GitHub request
     # Or a GitHub App: its id, its installation on the repository's account, its private key.
     github_app_id: int | None = None
     github_app_installation_id: int | None = None
@@ -199,6 +200,14 @@ class Settings(BaseSettings):
                 "-----BEGIN … PRIVATE KEY----- and -----END … PRIVATE KEY-----, unencrypted)"
             ) from None
         return pem.strip() + "\n"
+
+    @field_validator("github_timeout", mode="before")
+    @classmethod
+    def _timeout_seconds(cls, value: object) -> int:
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 300:
+            raise ValueError(f"{text!r} is not a number of seconds (1-300)")
+        return int(text)
 
     @field_validator("port", mode="before")
     @classmethod

@@ -234,3 +234,17 @@ def review_reset(reset: ReviewReset, *, github_approval: bool) -> str:
         f"🔁 *{hotfix.key}*: {what} (`{reset.old_head[:7]}` → `{reset.new_head[:7]}`). "
         f"{cleared} Review the new head, tick the checklist again{again}."
     )
+
+
+def not_announced(channel: str, error: str) -> str:
+    """The review channel did not get the announcement: why, and how to fix it."""
+    where = mrkdwn.channel(channel)
+    fix = {
+        "not_in_channel": f"invite the bot there (`/invite @Hotfix Bot` in {where})",
+        "channel_not_found": "check `channels.review` in the policy file",
+        "is_archived": "the channel is archived: unarchive it or change `channels.review`",
+    }.get(error, "Slack refused it; the bot's log has the details")
+    return (
+        f"⚠️ The review request was not posted in {where} ({error}): {fix}. "
+        "Reviewers can use this thread."
+    )
