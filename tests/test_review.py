@@ -17,7 +17,7 @@ from tests.conftest import (
     RunningBot,
     write_policy,
 )
-from tests.git_fixtures import Origin
+from tests.git_fixtures import AUTHOR, Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
 from tests.test_approvals import click, in_thread, said_to
@@ -35,7 +35,7 @@ def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
 
 @pytest.fixture
 def policy_path(tmp_path: Path, origin: Origin) -> Path:
-    return write_policy(tmp_path, origin, repository={"github": REPO})
+    return write_policy(tmp_path, origin, repository={"github": REPO}, people={"dana-em": EM})
 
 
 def in_review(bot: RunningBot, origin: Origin) -> tuple[Hotfix, dict, str]:
@@ -125,6 +125,32 @@ def test_the_requester_cannot_review_and_ci_must_be_green(
     click(bot, checklist, "Approve review", CTO)
     assert "CI is failing on the PR's head (tests): wait for green." in said_to(bot, CTO)
     assert bot.rows(Hotfix)[0].state == "in_review"
+
+    fake_github.add_check_run(REPO, head, "tests", conclusion="success")
+    click(bot, checklist, "Approve review", CTO)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+
+
+def test_an_author_of_the_change_cannot_review_it(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    # The fix's commits are by the account whose e-mail they carry; `people` maps it to EM.
+    fake_github.add_user("dana-em", email=AUTHOR[1])
+    hotfix, checklist, head = in_review(bot, origin)
+    fake_github.add_review(REPO, hotfix.pr_number, "dana-em", "APPROVED", commit_id=head)
+    tick(bot, checklist, EM, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", EM)
+    assert said_to(bot, EM) == (
+        "⚠️ You wrote part of HF-1's change, so someone else must review it."
+    )
+    # Nor does the author's own approval on GitHub count for another reviewer.
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", ONCALL)
+    assert "GitHub has no approving review of the current head" in said_to(bot, ONCALL)
+    fake_github.add_review(REPO, hotfix.pr_number, "oscar", "APPROVED", commit_id=head)
+    click(bot, checklist, "Approve review", ONCALL)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
 
 
 def test_a_security_fix_needs_a_security_reviewer_and_its_items(
