@@ -180,7 +180,21 @@ class CardPublisher:
         response = self._client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=text, blocks=blocks, unfurl_links=False
         )
-        return self._service.record_message(hotfix.id, purpose, response["channel"], response["ts"])
+        posted = MessageRef(response["channel"], response["ts"])
+        recorded, ours = self._service.record_message(
+            hotfix.id, purpose, posted.channel_id, posted.ts
+        )
+        if not ours:
+            # Another process showed it first: take back this copy, bring that one up to date.
+            log.info("%s: %s was posted twice; deleting the second copy", hotfix.key, purpose)
+            try:
+                self._client.chat_delete(channel=posted.channel_id, ts=posted.ts)
+            except SlackApiError as exc:
+                log.warning("%s: duplicate %s not deleted: %s", hotfix.key, purpose, exc)
+            self._client.chat_update(
+                channel=recorded.channel_id, ts=recorded.ts, text=text, blocks=blocks
+            )
+        return recorded
 
     # ---------------------------------------------------------- after a change
 

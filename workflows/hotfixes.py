@@ -513,8 +513,14 @@ class HotfixService:
                 query = query.where(Hotfix.channel_id == channel_id)
             return [self._snapshot(session, h) for h in session.scalars(query)]
 
-    def record_message(self, hotfix_id: int, purpose: str, channel_id: str, ts: str) -> MessageRef:
-        """Remember a message the bot posted for a hotfix; the first one recorded wins."""
+    def record_message(
+        self, hotfix_id: int, purpose: str, channel_id: str, ts: str
+    ) -> tuple[MessageRef, bool]:
+        """Remember a message the bot posted for a hotfix; the first one recorded wins.
+
+        Returns the recorded message and whether it is this one (False: another process
+        posted and recorded the same message first, so this copy is a duplicate).
+        """
         try:
             with transaction(self._sessions) as session:
                 session.add(
@@ -534,7 +540,10 @@ class HotfixService:
                     SlackMessage.hotfix_id == hotfix_id, SlackMessage.purpose == purpose
                 )
             ).one()
-            return MessageRef(row.channel_id, row.ts)
+            return MessageRef(row.channel_id, row.ts), (row.channel_id, row.ts) == (
+                channel_id,
+                ts,
+            )
 
     def record_event(
         self, hotfix_id: int, *, actor: str, kind: str, detail: dict[str, object] | None = None
