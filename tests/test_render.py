@@ -90,3 +90,21 @@ def test_modals_render() -> None:
     for callback, verb in ((CallbackId.REJECT, "reject"), (CallbackId.OVERRIDE, "override")):
         view = reason_modal(callback_id=callback, hotfix=hotfix(), verb=verb)
         assert validate_view(view.to_dict()) == []
+
+
+def test_a_merge_back_report_with_many_targets_stays_within_slacks_limits() -> None:
+    from bot.render.git import merge_back_report
+    from workflows.hotfix_git import MergeBackReport
+
+    targets = [f"release/{n}.0-" + "x" * 60 for n in range(60)]
+    report = MergeBackReport(
+        hotfix(state="merging_back", branch="hotfix/HF-12345"),
+        merged=tuple(targets[:10]),
+        conflicts={t: tuple(f"src/file{i}.py" for i in range(30)) for t in targets[10:]},
+    )
+    head, blocks = merge_back_report(report)
+    valid(blocks)
+    assert head == "🔀 *HF-12345*: merge back is waiting for the conflicts below."
+    shown = str([b.to_dict() for b in blocks])
+    assert f"Conflicts merging into `{targets[10]}`" in shown
+    assert f"`{targets[59]}` conflicts (resolve it like the ones below)" in shown

@@ -98,6 +98,10 @@ def working(hotfix: HotfixSnapshot, what: str) -> str:
     return f"⏳ *{hotfix.key}*: {what}…"
 
 
+#: Slack shows at most 50 blocks in a message: a report shows this many conflicts in full.
+MAX_CONFLICT_BLOCKS = 40
+
+
 def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
     """Per target: merged, already there, or conflicting (with the commands to resolve)."""
     hotfix = report.hotfix
@@ -110,7 +114,10 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
         for t, url in report.pull_requests.items()
     ]
     blocks: list[Block] = []
-    for target, files in report.conflicts.items():
+    conflicts = list(report.conflicts.items())
+    for target, _ in conflicts[MAX_CONFLICT_BLOCKS:]:
+        lines.append(f"❌ `{target}` conflicts (resolve it like the ones below)")
+    for target, files in conflicts[:MAX_CONFLICT_BLOCKS]:
         shown = "\n".join(f"• `{mrkdwn.escape(f)}`" for f in files[:20])
         more = f"\n…and {len(files) - 20} more" if len(files) > 20 else ""
         lines.append(f"❌ `{target}` conflicts")
@@ -133,7 +140,9 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
     else:
         waiting = "the conflicts below" if report.conflicts else "its pull requests to be merged"
         head = f"🔀 *{hotfix.key}*: merge back is waiting for {waiting}."
-    summary = SectionBlock(text=MarkdownTextObject(text=head + "\n" + "\n".join(lines)))
+    summary = SectionBlock(
+        text=MarkdownTextObject(text=mrkdwn.plain(head + "\n" + "\n".join(lines), 3000))
+    )
     blocks.insert(0, summary)
     if not report.closed:
         blocks.append(
