@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_ONLY = "hotfix_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -36,7 +38,11 @@ def make_engine(url: str) -> Engine:
         def _serialize(connection):  # type: ignore[no-untyped-def]
             # Take SQLite's write lock when a transaction starts: concurrent clicks on one
             # hotfix then run one after another, as PostgreSQL's row lock makes them do.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads (``transaction(read_only=True)``) share WAL snapshots instead.
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # A database that does not answer must fail a request in seconds, not hang it.
@@ -56,17 +62,25 @@ def make_sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error.
 
-    A database that cannot be reached (or is locked past the busy timeout) surfaces as
-    ``DatabaseUnavailable``, which the Slack layer turns into "nothing was changed".
+    ``read_only`` work does not take SQLite's write lock (it must not write). A database that
+    cannot be reached (or is locked past the busy timeout) surfaces as ``DatabaseUnavailable``,
+    which the Slack layer turns into "nothing was changed".
     """
     try:
-        with sessions() as session, session.begin():
+        bind = _reader(sessions.kw["bind"]) if read_only else sessions.kw["bind"]
+        with sessions(bind=bind) as session, session.begin():
             yield session
     except (OperationalError, InterfaceError) as exc:
         raise DatabaseUnavailable(str(exc.orig or exc)) from exc
+
+
+@functools.cache
+def _reader(engine: Engine) -> Engine:
+    """The same engine (pool, events), marked so SQLite begins its transactions deferred."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def migrate(engine: Engine) -> None:

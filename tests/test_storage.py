@@ -56,3 +56,30 @@ def test_timestamps_come_back_in_utc_on_both_databases(engine) -> None:
         assert stored.discovered_at.tzinfo == UTC
         assert stored.required_roles == ["cto"]
         assert session.scalars(select(Event)).one().detail == {"a": [1]}
+
+
+def test_reads_do_not_wait_for_a_writer(engine) -> None:
+    """Showing a hotfix must not queue behind a click being recorded (SQLite's write lock;
+    PostgreSQL's MVCC gives this anyway)."""
+    migrate(engine)
+    sessions = make_sessions(engine)
+    with transaction(sessions) as session:
+        session.add(
+            Hotfix(
+                state="in_review",
+                title="Checkout down",
+                severity="critical",
+                impact="Nobody can pay",
+                discovered_at=datetime.now(UTC),
+                reporter_id="U0A",
+                requester_id="U0A",
+                required_roles=[],
+                channel_id="C0",
+            )
+        )
+    with transaction(sessions) as writer:  # holds the write lock until the block ends
+        writer.execute(select(Hotfix).with_for_update()).all()
+        writer.get(Hotfix, 1).title = "Checkout down (EU)"
+        writer.flush()
+        with transaction(sessions, read_only=True) as reader:
+            assert reader.get(Hotfix, 1).title == "Checkout down"  # the last committed state

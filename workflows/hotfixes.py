@@ -178,7 +178,7 @@ class HotfixService:
         Raises what the event itself would (``Refused``, ``HotfixMovedOn``); changes nothing.
         """
         actor_roles = self._directory.roles_of(actor)
-        with self._locked(hotfix_id) as (session, hotfix):
+        with self._locked(hotfix_id, read_only=True) as (session, hotfix):
             machine = HotfixLifecycle(model=hotfix, state_field="state")
             if event not in {e.id for e in machine.allowed_events}:
                 raise HotfixMovedOn(hotfix.key, hotfix.state)
@@ -498,7 +498,7 @@ class HotfixService:
     # ------------------------------------------------------------------ reading
 
     def get(self, hotfix_id: int) -> HotfixSnapshot:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             hotfix = session.get(Hotfix, hotfix_id)
             if hotfix is None:
                 log.warning("unknown hotfix id %r", hotfix_id)
@@ -507,7 +507,7 @@ class HotfixService:
 
     def active(self, channel_id: str | None = None) -> list[HotfixSnapshot]:
         """Hotfixes still running (not declined, closed, rejected or aborted), oldest first."""
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             query = select(Hotfix).where(Hotfix.state.in_(ACTIVE_STATES)).order_by(Hotfix.id)
             if channel_id is not None:
                 query = query.where(Hotfix.channel_id == channel_id)
@@ -534,7 +534,7 @@ class HotfixService:
                 )
         except IntegrityError:
             pass
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             row = session.scalars(
                 select(SlackMessage).where(
                     SlackMessage.hotfix_id == hotfix_id, SlackMessage.purpose == purpose
@@ -561,20 +561,24 @@ class HotfixService:
             )
 
     def timeline(self, hotfix_id: int) -> list[Event]:
-        with transaction(self._sessions) as session:
+        with transaction(self._sessions, read_only=True) as session:
             query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(Event.id)
             return list(session.scalars(query))
 
     # ---------------------------------------------------------------- internals
 
     @contextmanager
-    def _locked(self, hotfix_id: int) -> Iterator[tuple[Session, Hotfix]]:
-        """A transaction holding the hotfix's row lock; moved-on actions refresh listeners."""
+    def _locked(
+        self, hotfix_id: int, *, read_only: bool = False
+    ) -> Iterator[tuple[Session, Hotfix]]:
+        """A transaction holding the hotfix's row lock (``read_only``: a plain read that must
+        not write); moved-on actions refresh listeners."""
         try:
-            with transaction(self._sessions) as session:
-                hotfix = session.scalars(
-                    select(Hotfix).where(Hotfix.id == hotfix_id).with_for_update()
-                ).one_or_none()
+            with transaction(self._sessions, read_only=read_only) as session:
+                query = select(Hotfix).where(Hotfix.id == hotfix_id)
+                if not read_only:
+                    query = query.with_for_update()
+                hotfix = session.scalars(query).one_or_none()
                 if hotfix is None:
                     log.warning("unknown hotfix id %r", hotfix_id)
                     raise HotfixNotFound(f"HF-{hotfix_id}")
