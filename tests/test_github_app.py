@@ -7,14 +7,12 @@ from pathlib import Path
 import pytest
 
 from storage.models import Hotfix
-from tests.conftest import REQUESTER, RunningBot, write_policy
+from tests.conftest import RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
+from tests.review_steps import announced, ask_for_pr
 from tests.test_approvals import in_thread
-from tests.test_commands import reply
-from tests.test_git_flow import approve_all
-from tests.test_pull_request import push_fix
 
 APP_ID = 4242
 INSTALLATION = 77
@@ -41,10 +39,8 @@ def test_the_app_opens_the_pr_as_its_bot_account(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix = approve_all(bot)
-    push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1")
-    bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)
+    ask_for_pr(bot, origin)
+    announced(bot)
     [pull] = fake_github.pulls(REPO)
     assert pull["user"]["login"] == "acme-hotfix[bot]"
     assert [label["name"] for label in pull["labels"]] == ["hotfix"]
@@ -57,9 +53,7 @@ def test_a_wrong_installation_is_named_in_the_thread(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix = approve_all(bot)
-    push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1", user=REQUESTER)
+    ask_for_pr(bot, origin)
     failure = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ *HF-1*"), timeout=20)[0]
     assert (
         "not found on GitHub (404): check repository.github and that the GitHub App "

@@ -10,16 +10,15 @@ from pathlib import Path
 import pytest
 
 from storage.models import Event, Hotfix
-from tests.conftest import EM, ONCALL, REQUESTER, RunningBot, write_policy
+from tests.conftest import EM, REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
+from tests.review_steps import TEST, announced, ask_for_pr, push_fix, review_passed
 from tests.test_approvals import card, click, in_thread
 from tests.test_commands import reply
 from tests.test_git_flow import FIXED, approve_all
 from tests.test_start import text_of
-
-TEST = "def test_empty_token_is_refused():\n    assert not authenticate('')\n"
 
 
 @pytest.fixture
@@ -47,11 +46,6 @@ def policy_path(tmp_path: Path, origin: Origin, request: pytest.FixtureRequest) 
     )
 
 
-def push_fix(origin: Origin, branch: str, extra: dict[str, str] | None = None) -> str:
-    files = {"auth.py": FIXED, "tests/test_auth.py": TEST, **(extra or {})}
-    return origin.commit_on(branch, files, "Add null check before token validation")
-
-
 def test_open_pr_creates_describes_and_announces_it(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
@@ -61,7 +55,7 @@ def test_open_pr_creates_describes_and_announces_it(
     ready = bot.fake.wait_for(lambda: in_thread(bot, "🌿"))[0]
     click(bot, ready, "Open PR", REQUESTER)
 
-    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    request = announced(bot)
     [pull] = fake_github.pulls(REPO)
     assert pull["title"] == "Hotfix: Login accepts empty tokens (SEC-9)"
     assert (pull["head"]["ref"], pull["base"]["ref"]) == (hotfix.branch, "main")
@@ -72,7 +66,7 @@ def test_open_pr_creates_describes_and_announces_it(
     assert [u["login"] for u in pull["requested_reviewers"]] == ["dana-em"]
     assert [t["slug"] for t in pull["requested_teams"]] == ["security"]
 
-    said = announced["text"]
+    said = request["text"]
     assert said.startswith("🚨 *HOTFIX PR Ready for Review — URGENT*")
     assert f"*PR:* <{pull['html_url']}|#{pull['number']}>" in said
     assert f"*Branch:* `{hotfix.branch}`" in said
@@ -93,10 +87,8 @@ def test_the_review_request_is_also_posted_in_the_review_channel(
 ) -> None:
     bot = running_bot
     bot.fake.add_channel(REVIEW_CHANNEL, "hotfix-review")
-    hotfix = approve_all(bot)
-    push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1")
-    in_thread_copy = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    ask_for_pr(bot, origin)
+    in_thread_copy = announced(bot)
     [posted] = bot.fake.wait_for(lambda: bot.fake.messages(REVIEW_CHANNEL))
     assert posted["text"] == in_thread_copy["text"]
     assert posted["text"].startswith("🚨 *HOTFIX PR Ready for Review — URGENT*")
@@ -109,9 +101,7 @@ def test_a_review_channel_without_the_bot_is_said_in_the_thread(
 ) -> None:
     bot = running_bot
     bot.fake.add_channel(REVIEW_CHANNEL, "hotfix-review", is_private=True, bot_is_member=False)
-    hotfix = approve_all(bot)
-    push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1")
+    ask_for_pr(bot, origin)
     warning = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ The review request"), timeout=20)[0]
     assert warning["text"] == (
         f"⚠️ The review request was not posted in <#{REVIEW_CHANNEL}> (not_in_channel): "
@@ -135,8 +125,7 @@ def test_an_existing_pr_is_adopted(
         {"title": "fix login", "head": hotfix.branch, "base": "main"},
     )
     assert reply(bot, "pr HF-1")["text"] == "📬 Opening the pull request of HF-1; see its thread."
-    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
-    assert f"|#{opened_by_hand['number']}> (adopted)" in announced["text"]
+    assert f"|#{opened_by_hand['number']}> (adopted)" in announced(bot)["text"]
     assert len(fake_github.pulls(REPO)) == 1
     assert any(e.detail.get("adopted") for e in bot.rows(Event) if e.kind == "pr_opened")
 
@@ -145,9 +134,7 @@ def test_a_large_change_gets_a_keep_it_minimal_warning(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix = approve_all(bot)
-    push_fix(origin, hotfix.branch, {"package-lock.json": "{}\n", "a.py": "a\n", "b.py": "b\n"})
-    reply(bot, "pr HF-1")
+    ask_for_pr(bot, origin, {"package-lock.json": "{}\n", "a.py": "a\n", "b.py": "b\n"})
     warning = bot.fake.wait_for(
         lambda: in_thread(bot, "⚠️ *HF-1: keep changes minimal"), timeout=20
     )[0]
@@ -216,8 +203,7 @@ def test_a_security_fix_pr_is_neutral_and_its_commits_are_checked(
     assert pull["title"] == "Hotfix v1.2.4 (SEC-9)"
     assert "Login accepts empty tokens" not in pull["body"]
     assert "**Issue:** A security fix: details are in the Slack thread" in pull["body"]
-    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
-    assert "*Issue:* Security fix (details in the incident thread)" in announced["text"]
+    assert "*Issue:* Security fix (details in the incident thread)" in announced(bot)["text"]
 
 
 def ci_on_card(bot: RunningBot) -> str:
@@ -229,10 +215,8 @@ def test_ci_is_read_from_check_runs_and_statuses(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix = approve_all(bot)
-    head = push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1")
-    announced = bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+    _, head = ask_for_pr(bot, origin)
+    request = announced(bot)
     # No check runs and no statuses: GitHub says "pending" for the combined status, but
     # nothing is running, so this is green.
     bot.fake.wait_for(lambda: ci_on_card(bot) == "✅ green")
@@ -240,7 +224,7 @@ def test_ci_is_read_from_check_runs_and_statuses(
     fake_github.add_check_run(
         REPO, head, "lint", conclusion="failure", html_url=f"{fake_github.url}/runs/1"
     )
-    click(bot, announced, "Re-check CI", EM)
+    click(bot, request, "Re-check CI", EM)
     said = bot.fake.wait_for(lambda: bot.fake.responses(EM))[-1]["text"]
     assert said == f"CI of HF-1: ❌ failing: <{fake_github.url}/runs/1|lint>"
     bot.fake.wait_for(lambda: ci_on_card(bot).startswith("❌ failing"))
@@ -250,7 +234,7 @@ def test_ci_is_read_from_check_runs_and_statuses(
     reply(bot, "status HF-1", user=EM)  # status re-reads CI too
     bot.fake.wait_for(lambda: ci_on_card(bot) == "⏳ pending: ci/jenkins")
     fake_github.set_status(REPO, head, "ci/jenkins", "success")
-    click(bot, announced, "Re-check CI", EM)
+    click(bot, request, "Re-check CI", EM)
     bot.fake.wait_for(lambda: ci_on_card(bot) == "✅ green")
     states = [e.detail["state"] for e in bot.rows(Event) if e.kind == "ci"]
     # Each change of CI is one line of the timeline (the 1 s poll may see extra ones).
@@ -263,9 +247,7 @@ def test_ci_is_polled_while_in_review(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix = approve_all(bot)
-    head = push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1")
+    _, head = ask_for_pr(bot, origin)
     bot.fake.wait_for(lambda: ci_on_card(bot) == "✅ green", timeout=20)
     fake_github.add_check_run(REPO, head, "tests", status="in_progress", conclusion=None)
     bot.fake.wait_for(lambda: ci_on_card(bot) == "⏳ pending: tests", timeout=10)
@@ -276,18 +258,8 @@ def test_ci_is_polled_while_in_review(
 def test_the_poll_sends_a_reviewed_hotfix_back_when_its_pr_gets_new_commits(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
-    from tests.test_review import tick
-    from workflows.review import REVIEW_ITEMS
-
     bot = running_bot
-    hotfix = approve_all(bot)
-    head = push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1")
-    checklist = bot.fake.wait_for(lambda: in_thread(bot, "Hotfix Review Checklist"), timeout=20)
-    fake_github.add_review(REPO, bot.rows(Hotfix)[0].pr_number, "oscar", "APPROVED", commit_id=head)
-    tick(bot, checklist[0], ONCALL, REVIEW_ITEMS)
-    click(bot, checklist[0], "Approve review", ONCALL)
-    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+    hotfix, _, head = review_passed(bot, origin, fake_github)
     # Ready to deploy, the head is still watched.
     bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-ci-") != [])
 

@@ -20,10 +20,10 @@ from tests.conftest import (
 from tests.git_fixtures import AUTHOR, Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
+from tests.review_steps import checklist_of, in_review, push_fix, review_passed, shown, tick
 from tests.test_approvals import click, in_thread, said_to
 from tests.test_commands import reply
 from tests.test_git_flow import approve_all
-from tests.test_pull_request import push_fix
 from tests.test_start import text_of
 from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
 
@@ -38,47 +38,6 @@ def policy_path(tmp_path: Path, origin: Origin) -> Path:
     return write_policy(tmp_path, origin, repository={"github": REPO}, people={"dana-em": EM})
 
 
-def in_review(bot: RunningBot, origin: Origin) -> tuple[Hotfix, dict, str]:
-    """A hotfix whose PR is open: returns it, its checklist message and the PR head."""
-    hotfix = approve_all(bot)
-    head = push_fix(origin, hotfix.branch)
-    reply(bot, "pr HF-1")
-    bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)
-    checklist = bot.fake.wait_for(lambda: in_thread(bot, "Hotfix Review Checklist"))[0]
-    return bot.rows(Hotfix)[0], checklist, head
-
-
-def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool = False) -> None:
-    payload = bot.slack.click_payload(
-        channel_id=INCIDENT_CHANNEL, message=message, label="Approve review", user_id=user
-    )
-    block = "review_security_checklist" if security else "review_checklist"
-    action = "hotfix_security_checklist" if security else "hotfix_checklist"
-    payload["actions"] = [
-        {
-            "type": "checkboxes",
-            "action_id": action,
-            "block_id": block,
-            "selected_options": [
-                {"text": {"type": "plain_text", "text": text}, "value": item}
-                for item, text in items
-            ],
-            "action_ts": "1.2",
-        }
-    ]
-    assert bot.slack.send_payload(payload).status == 200
-    # Bolt acknowledges first and records the ticks in the background, as Slack's
-    # 3-second rule wants: wait until they are stored, as a reviewer sees them shown.
-    wanted = {item for item, _ in items}
-    group = {item for item, _ in (SECURITY_ITEMS if security else REVIEW_ITEMS)}
-    bot.fake.wait_for(
-        lambda: any(
-            row.reviewer_id == user and set(row.items or []) & group == wanted
-            for row in bot.rows(ReviewTicks)
-        )
-    )
-
-
 def test_a_reviewer_ticks_everything_and_approves(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
@@ -89,12 +48,7 @@ def test_a_reviewer_ticks_everything_and_approves(
         bot, ONCALL
     )
     tick(bot, checklist, ONCALL, REVIEW_ITEMS[:3])
-    bot.fake.wait_for(
-        lambda: (
-            f"<@{ONCALL}> 3/8"
-            in text_of(bot.fake.message(INCIDENT_CHANNEL, checklist["ts"])["blocks"])
-        )
-    )
+    bot.fake.wait_for(lambda: f"<@{ONCALL}> 3/8" in shown(bot, checklist))
     tick(bot, checklist, ONCALL, REVIEW_ITEMS)
     click(bot, checklist, "Approve review", ONCALL)
     assert "GitHub has no approving review of the current head" in said_to(bot, ONCALL, 2)
@@ -163,7 +117,7 @@ def test_a_security_fix_needs_a_security_reviewer_and_its_items(
     )
     head = push_fix(origin, hotfix.branch)
     reply(bot, "pr HF-1")
-    checklist = bot.fake.wait_for(lambda: in_thread(bot, "Hotfix Review Checklist"), timeout=20)[0]
+    checklist = checklist_of(bot)
     fake_github.add_review(REPO, hotfix.pr_number or 1, "dana-em", "APPROVED", commit_id=head)
     tick(bot, checklist, EM, REVIEW_ITEMS)
     click(bot, checklist, "Approve review", EM)
@@ -198,12 +152,7 @@ def test_a_push_after_ticking_clears_the_ticks_before_approval(
     )
     assert bot.rows(ReviewTicks) == []
     assert bot.rows(Hotfix)[0].review_head == newer
-    bot.fake.wait_for(
-        lambda: (
-            "Ticked: nobody yet"
-            in text_of(bot.fake.message(INCIDENT_CHANNEL, checklist["ts"])["blocks"])
-        )
-    )
+    bot.fake.wait_for(lambda: "Ticked: nobody yet" in shown(bot, checklist))
 
     # Ticked again on the new head, the review passes.
     tick(bot, checklist, ONCALL, REVIEW_ITEMS)
@@ -216,11 +165,7 @@ def test_status_after_a_push_sends_an_approved_review_back(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix, checklist, head = in_review(bot, origin)
-    fake_github.add_review(REPO, hotfix.pr_number, "dana-em", "APPROVED", commit_id=head)
-    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
-    click(bot, checklist, "Approve review", ONCALL)
-    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+    hotfix, checklist, head = review_passed(bot, origin, fake_github)
 
     origin.commit_on(hotfix.branch, {"auth.py": "# one\n"}, "Tweak one")
     newest = origin.commit_on(hotfix.branch, {"auth.py": "# two\n"}, "Tweak two")
@@ -233,12 +178,7 @@ def test_status_after_a_push_sends_an_approved_review_back(
     reset = [e for e in bot.rows(Event) if e.kind == "review_reset"]
     assert [(e.from_state, e.to_state) for e in reset] == [("ready_to_deploy", "in_review")]
     assert reset[0].detail == {"from": head, "to": newest, "new_commits": 2}
-    bot.fake.wait_for(
-        lambda: (
-            "Approve review"
-            in text_of(bot.fake.message(INCIDENT_CHANNEL, checklist["ts"])["blocks"])
-        )
-    )
+    bot.fake.wait_for(lambda: "Approve review" in shown(bot, checklist))
 
     # The GitHub approval was of the old head: it no longer counts.
     tick(bot, checklist, ONCALL, REVIEW_ITEMS)

@@ -1,0 +1,96 @@
+"""Steps shared by the PR and review tests: ask for the PR, wait for the checklist, tick it."""
+
+from __future__ import annotations
+
+from storage.models import Hotfix, ReviewTicks
+from tests.conftest import INCIDENT_CHANNEL, ONCALL, RunningBot
+from tests.git_fixtures import Origin
+from tests.github_fixtures import REPO
+from tests.harness.fake_github import FakeGitHub
+from tests.test_approvals import click, in_thread
+from tests.test_commands import reply
+from tests.test_git_flow import FIXED, approve_all
+from tests.test_start import text_of
+from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
+
+TEST = "def test_empty_token_is_refused():\n    assert not authenticate('')\n"
+
+
+def push_fix(origin: Origin, branch: str, extra: dict[str, str] | None = None) -> str:
+    files = {"auth.py": FIXED, "tests/test_auth.py": TEST, **(extra or {})}
+    return origin.commit_on(branch, files, "Add null check before token validation")
+
+
+def ask_for_pr(
+    bot: RunningBot, origin: Origin, extra: dict[str, str] | None = None
+) -> tuple[Hotfix, str]:
+    """Approve a HIGH hotfix, push its fix and type `/hotfix pr HF-1`: the hotfix and the
+    fix's commit."""
+    hotfix = approve_all(bot)
+    head = push_fix(origin, hotfix.branch, extra)
+    reply(bot, "pr HF-1")
+    return hotfix, head
+
+
+def announced(bot: RunningBot) -> dict:
+    """The "🚨 HOTFIX PR Ready for Review" message in the thread, once it is there."""
+    return bot.fake.wait_for(lambda: in_thread(bot, "🚨"), timeout=20)[0]
+
+
+def checklist_of(bot: RunningBot) -> dict:
+    return bot.fake.wait_for(lambda: in_thread(bot, "Hotfix Review Checklist"), timeout=20)[0]
+
+
+def in_review(bot: RunningBot, origin: Origin) -> tuple[Hotfix, dict, str]:
+    """A hotfix whose PR is open: returns it, its checklist message and the PR head."""
+    _, head = ask_for_pr(bot, origin)
+    announced(bot)
+    checklist = checklist_of(bot)
+    return bot.rows(Hotfix)[0], checklist, head
+
+
+def review_passed(bot: RunningBot, origin: Origin, github: FakeGitHub) -> tuple[Hotfix, dict, str]:
+    """A hotfix whose review passed (On-call ticked and approved, GitHub approved): ready to
+    deploy. Returns it, its checklist message and the reviewed head."""
+    hotfix, checklist, head = in_review(bot, origin)
+    github.add_review(REPO, hotfix.pr_number, "oscar", "APPROVED", commit_id=head)
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", ONCALL)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
+    return bot.rows(Hotfix)[0], checklist, head
+
+
+def shown(bot: RunningBot, message: dict) -> str:
+    """What a message of the incident channel shows now."""
+    return text_of(bot.fake.message(INCIDENT_CHANNEL, message["ts"])["blocks"])
+
+
+def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool = False) -> None:
+    payload = bot.slack.click_payload(
+        channel_id=INCIDENT_CHANNEL, message=message, label="Approve review", user_id=user
+    )
+    block = "review_security_checklist" if security else "review_checklist"
+    action = "hotfix_security_checklist" if security else "hotfix_checklist"
+    payload["actions"] = [
+        {
+            "type": "checkboxes",
+            "action_id": action,
+            "block_id": block,
+            "selected_options": [
+                {"text": {"type": "plain_text", "text": text}, "value": item}
+                for item, text in items
+            ],
+            "action_ts": "1.2",
+        }
+    ]
+    assert bot.slack.send_payload(payload).status == 200
+    # Bolt acknowledges first and records the ticks in the background, as Slack's
+    # 3-second rule wants: wait until they are stored, as a reviewer sees them shown.
+    wanted = {item for item, _ in items}
+    group = {item for item, _ in (SECURITY_ITEMS if security else REVIEW_ITEMS)}
+    bot.fake.wait_for(
+        lambda: any(
+            row.reviewer_id == user and set(row.items or []) & group == wanted
+            for row in bot.rows(ReviewTicks)
+        )
+    )
