@@ -246,6 +246,8 @@ class GitFlow:
                 self._say(hotfix, render.disclosure_warning(hotfix, list(opened.disclosures)))
             if opened.warnings:
                 self._say(hotfix, render.minimal_warnings(hotfix, opened.warnings))
+            if opened.not_done:
+                self._say(hotfix, render.pr_extras_failed(hotfix, opened.not_done))
             text, blocks = render.review_request(
                 opened,
                 people=self._policy.people,

@@ -32,18 +32,18 @@ def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
 
 @pytest.fixture
 def policy_path(tmp_path: Path, origin: Origin, request: pytest.FixtureRequest) -> Path:
-    return write_policy(
-        tmp_path,
-        origin,
-        **getattr(request, "param", {}),
-        repository={"github": REPO},
-        review={
+    changes: dict = {
+        "repository": {"github": REPO},
+        "review": {
             "github_reviewers": ["dana-em", "acme/security"],
             "max_files": 3,
             "poll_interval": "1s",
         },
-        people={"dana-em": EM},
-    )
+        "people": {"dana-em": EM},
+    }
+    for section, values in getattr(request, "param", {}).items():  # a test's own changes
+        changes[section] = {**changes.get(section, {}), **values}
+    return write_policy(tmp_path, origin, **changes)
 
 
 def test_open_pr_creates_describes_and_announces_it(
@@ -118,16 +118,42 @@ def test_an_existing_pr_is_adopted(
     bot = running_bot
     hotfix = approve_all(bot)
     push_fix(origin, hotfix.branch)
+    fake_github.add_user("dana-em", token="ghp_dana")
     opened_by_hand = api(
         fake_github,
         "POST",
         f"/repos/{REPO}/pulls",
         {"title": "fix login", "head": hotfix.branch, "base": "main"},
+        token="ghp_dana",
     )
     assert reply(bot, "pr HF-1")["text"] == "📬 Opening the pull request of HF-1; see its thread."
     assert f"|#{opened_by_hand['number']}> (adopted)" in announced(bot)["text"]
-    assert len(fake_github.pulls(REPO)) == 1
+    [pull] = fake_github.pulls(REPO)
+    # dana-em opened it, so GitHub would refuse to ask her: only the team is asked.
+    assert pull["requested_reviewers"] == []
+    assert [t["slug"] for t in pull["requested_teams"]] == ["security"]
     assert any(e.detail.get("adopted") for e in bot.rows(Event) if e.kind == "pr_opened")
+    assert not in_thread(bot, "⚠️")
+
+
+GHOST_REVIEWER = {"review": {"github_reviewers": ["ghost"]}}
+
+
+@pytest.mark.parametrize("policy_path", [GHOST_REVIEWER], indirect=True)
+def test_a_refused_review_request_is_said_and_the_pr_goes_on(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    ask_for_pr(bot, origin)
+    warning = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ *HF-1*: the PR is open"), timeout=20)
+    assert (
+        "• could not request reviewers on PR #1: GitHub answered 422: Reviews may only be "
+        "requested from collaborators."
+    ) in warning[0]["text"]
+    assert "Fix `review.labels` / `review.github_reviewers`" in warning[0]["text"]
+    announced(bot)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "in_review")
+    assert [label["name"] for label in fake_github.pulls(REPO)[0]["labels"]] == ["hotfix"]
 
 
 def test_a_large_change_gets_a_keep_it_minimal_warning(
@@ -172,12 +198,15 @@ def test_github_failing_keeps_the_hotfix_where_it_was(
     assert len(fake_github.pulls(REPO)) == 1
 
 
-def api(github: FakeGitHub, method: str, path: str, body: dict) -> dict:
+def api(github: FakeGitHub, method: str, path: str, body: dict, token: str | None = None) -> dict:
     request = urllib.request.Request(
         f"{github.api_url}{path}",
         data=json.dumps(body).encode(),
         method=method,
-        headers={"Authorization": f"token {github.token}", "Content-Type": "application/json"},
+        headers={
+            "Authorization": f"token {token or github.token}",
+            "Content-Type": "application/json",
+        },
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)

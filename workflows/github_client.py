@@ -229,7 +229,8 @@ class GitHubRepository:
                 issue.add_to_labels(*missing)
 
     def request_reviewers(self, number: int, reviewers: Iterable[str]) -> None:
-        """Logins and ``org/team`` slugs; those already requested (or who reviewed) are skipped."""
+        """Logins and ``org/team`` slugs; those already requested are skipped, and so is the
+        PR's author (GitHub refuses to ask them)."""
         users = [r for r in reviewers if "/" not in r]
         teams = [r.split("/", 1)[1] for r in reviewers if "/" in r]
         if not users and not teams:
@@ -237,10 +238,12 @@ class GitHubRepository:
         with self._call(f"request reviewers on PR #{number}"):
             pull = self._repo().get_pull(number)
             requested_users, requested_teams = pull.get_review_requests()
-            have_users = {u.login for u in requested_users}
-            have_teams = {t.slug for t in requested_teams}
-            new_users = [u for u in users if u not in have_users]
-            new_teams = [t for t in teams if t not in have_teams]
+            skip = {u.login.lower() for u in requested_users}
+            if pull.user is not None:
+                skip.add(pull.user.login.lower())
+            have_teams = {t.slug.lower() for t in requested_teams}
+            new_users = [u for u in users if u.lower() not in skip]
+            new_teams = [t for t in teams if t.lower() not in have_teams]
             if new_users or new_teams:
                 pull.create_review_request(reviewers=new_users, team_reviewers=new_teams)
 

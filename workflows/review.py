@@ -11,7 +11,12 @@ from dataclasses import dataclass
 
 from workflows.config import Policy
 from workflows.errors import DomainError
-from workflows.github_client import ChangeSummary, GitHubRepository, PullRequestInfo
+from workflows.github_client import (
+    ChangeSummary,
+    GitHubFailed,
+    GitHubRepository,
+    PullRequestInfo,
+)
 from workflows.hotfixes import (
     BOT_ACTOR,
     REVIEW_STATES,
@@ -59,6 +64,7 @@ class OpenedPullRequest:
     summary: ChangeSummary
     warnings: tuple[str, ...]
     disclosures: tuple[Disclosure, ...]
+    not_done: tuple[GitHubFailed, ...] = ()  # labels or review requests GitHub refused
 
 
 @dataclass(frozen=True)
@@ -200,8 +206,16 @@ class HotfixReview:
         )
         summary = github.changes(pull.number)
         github.describe(pull.number, pr_body(hotfix, summary, thread_link))
-        github.label(pull.number, self._policy.review.labels)
-        github.request_reviewers(pull.number, self._policy.review.github_reviewers)
+        not_done: list[GitHubFailed] = []
+        # The PR is there either way: a refused label or review request is said, not fatal.
+        for extra in (
+            lambda: github.label(pull.number, self._policy.review.labels),
+            lambda: github.request_reviewers(pull.number, self._policy.review.github_reviewers),
+        ):
+            try:
+                extra()
+            except GitHubFailed as failure:
+                not_done.append(failure)
         disclosures: list[Disclosure] = []
         if hotfix.security_fix:
             commits = github.commits(pull.number)
@@ -227,6 +241,7 @@ class HotfixReview:
             summary,
             tuple(size_warnings(summary, self._policy, needs_migration=hotfix.needs_migration)),
             tuple(disclosures),
+            tuple(not_done),
         )
 
     def check_ci(self, hotfix_id: int) -> CiReading:

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 from bot import mrkdwn
 from bot.ids import ActionId, BlockId
 from workflows.durations import format_duration
+from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import MergeBackReport
 from workflows.hotfixes import HotfixSnapshot
 from workflows.naming import Disclosure
@@ -217,6 +218,15 @@ def review_request(
             elements=[_button("Re-check CI", ActionId.RECHECK_CI, hotfix)],
         ),
     ]
+
+
+def pr_extras_failed(hotfix: HotfixSnapshot, failures: Sequence[GitHubFailed]) -> str:
+    """The PR is open, but GitHub refused a label or a review request."""
+    listed = "\n".join(f"• could not {f.operation}: {mrkdwn.escape(f.reason)}" for f in failures)
+    return (
+        f"⚠️ *{hotfix.key}*: the PR is open, but not everything around it is done:\n{listed}\n"
+        "Fix `review.labels` / `review.github_reviewers` in the policy file, or do it on GitHub."
+    )
 
 
 def minimal_warnings(hotfix: HotfixSnapshot, warnings: Sequence[str]) -> str:
