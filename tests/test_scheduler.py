@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import create_engine, text
 
 from storage.db import make_engine, migrate
 from tests.databases import POSTGRES_ADMIN_URL, fresh_postgres_database
-from workflows.scheduler import Timers
+from workflows.scheduler import ResilientScheduler, Timers
 
 
 def wait(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
@@ -62,3 +64,28 @@ def test_jobs_run_once_and_leadership_survives_a_lost_lock() -> None:
                 t.shutdown()
             for e in engines:
                 e.dispose()
+
+
+class ForgetfulStore(MemoryJobStore):
+    """A job store whose finished jobs vanish before the scheduler removes them, as when
+    another process cancels a timer the leader has just run."""
+
+    def remove_job(self, job_id: str) -> None:
+        super().remove_job(job_id)
+        raise JobLookupError(job_id)
+
+
+def test_a_timer_removed_under_the_scheduler_does_not_stop_the_others() -> None:
+    scheduler = ResilientScheduler(jobstores={"default": ForgetfulStore()}, timezone="UTC")
+    ran: list[str] = []
+    scheduler.start()
+    try:
+        scheduler.add_job(ran.append, "date", run_date=datetime.now(UTC), args=["first"])
+        wait(lambda: ran == ["first"])
+        scheduler.add_job(
+            ran.append, "date", run_date=datetime.now(UTC) + timedelta(seconds=0.3), args=["next"]
+        )
+        wait(lambda: ran == ["first", "next"])  # the scheduler's thread is still at work
+        assert scheduler.get_jobs() == []
+    finally:
+        scheduler.shutdown(wait=True)

@@ -19,6 +19,7 @@ from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import Connection, Engine, text
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,23 @@ class Leadership:
             self._connection = None
 
 
+class ResilientScheduler(BackgroundScheduler):
+    """APScheduler's background scheduler, kept alive when a job it has just run is gone.
+
+    After running a one-shot job APScheduler removes it from its store, and raises if it is
+    not there: another process cancelled it in between (a follower handling a click), or the
+    scheduler is stopping (it then looks among pending jobs). Uncaught, that kills the thread
+    that runs every timer. Nothing is lost by going on: the job ran or stays stored.
+    """
+
+    def _process_jobs(self) -> float | None:
+        try:
+            return super()._process_jobs()
+        except JobLookupError as gone:
+            log.info("timer %s was already removed; carrying on", gone)
+            return None if self.state == STATE_STOPPED else 0
+
+
 class Timers:
     """Persistent one-shot timers per hotfix."""
 
@@ -103,7 +121,7 @@ class Timers:
         poll_seconds: float = 2.0,
         leadership_retry_seconds: float = 2.0,
     ) -> None:
-        self._scheduler = BackgroundScheduler(
+        self._scheduler = ResilientScheduler(
             jobstores={
                 "default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs"),
                 "local": MemoryJobStore(),
@@ -165,6 +183,7 @@ class Timers:
         if self._watcher is not None:
             self._watcher.join(timeout=10)
         if self._scheduler.running:
+            self._scheduler.pause()  # no new round submits jobs to executors shutting down
             self._scheduler.shutdown(wait=True)
         self._leadership.release()
         for key in [k for k in _handlers if k[0] == self._database]:
