@@ -42,9 +42,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 ChangeListener = Callable[[int], None]
 BOT_ACTOR = "hotfix-bot"
-#: States in which no tag can exist yet, so an ending gives the reserved version back.
 #: While the PR is reviewed, or reviewed and not yet deployed, a new head resets the review.
 REVIEW_STATES = ("in_review", "ready_to_deploy")
+#: States in which no tag can exist yet, so an ending gives the reserved version back.
 UNSHIPPED_STATES = ("awaiting_approval", "approved", "fixing", "in_review", "ready_to_deploy")
 
 
@@ -540,10 +540,8 @@ class HotfixService:
                     SlackMessage.hotfix_id == hotfix_id, SlackMessage.purpose == purpose
                 )
             ).one()
-            return MessageRef(row.channel_id, row.ts), (row.channel_id, row.ts) == (
-                channel_id,
-                ts,
-            )
+            recorded = MessageRef(row.channel_id, row.ts)
+            return recorded, recorded == MessageRef(channel_id, ts)
 
     def record_event(
         self, hotfix_id: int, *, actor: str, kind: str, detail: dict[str, object] | None = None
