@@ -61,6 +61,10 @@ def slack_error_code(error: SlackApiError) -> str:
     return str(code or "unknown_error")
 
 
+class _PostedElsewhere(Exception):
+    """Another process posted and recorded this message first."""
+
+
 class CardPublisher:
     """Posts each hotfix's messages the first time and updates them afterwards."""
 
@@ -91,50 +95,54 @@ class CardPublisher:
         """Make Slack show the stored hotfix. Raises ``CardNotPosted`` when Slack refuses;
         whatever was posted is recorded, so the next call continues where this one stopped."""
         with self._lock(hotfix_id):
-            hotfix = self._service.get(hotfix_id)
-            try:
-                if MessagePurpose.REFUSAL in hotfix.messages or hotfix.state == "declined":
-                    self._refusal(hotfix)
-                if hotfix.state in ("new", "declined"):
-                    return hotfix
-                card = self._card(hotfix)
+            for _ in range(len(MessagePurpose)):  # another process may post some messages first
+                with contextlib.suppress(_PostedElsewhere):
+                    return self._publish(hotfix_id)
+            return self._service.get(hotfix_id)  # every message was posted, by someone
+
+    def _publish(self, hotfix_id: int) -> HotfixSnapshot:
+        hotfix = self._service.get(hotfix_id)
+        try:
+            if MessagePurpose.REFUSAL in hotfix.messages or hotfix.state == "declined":
+                self._refusal(hotfix)
+            if hotfix.state in ("new", "declined"):
+                return hotfix
+            card = self._card(hotfix)
+            self._put(
+                hotfix,
+                MessagePurpose.ASSESSMENT,
+                card.channel_id,
+                assessment_text(hotfix),
+                [b.to_dict() for b in render_assessment(hotfix)],
+                thread_ts=card.ts,
+            )
+            self._put(
+                hotfix,
+                MessagePurpose.APPROVALS,
+                card.channel_id,
+                approvals_fallback(hotfix),
+                [
+                    b.to_dict()
+                    for b in render_approvals(hotfix, principals=self._service.directory.principals)
+                ],
+                thread_ts=card.ts,
+            )
+            if hotfix.pr_number is not None and (
+                hotfix.state == "in_review" or MessagePurpose.REVIEW in hotfix.messages
+            ):
                 self._put(
                     hotfix,
-                    MessagePurpose.ASSESSMENT,
+                    MessagePurpose.REVIEW,
                     card.channel_id,
-                    assessment_text(hotfix),
-                    [b.to_dict() for b in render_assessment(hotfix)],
+                    checklist_text(hotfix),
+                    [b.to_dict() for b in render_checklist(hotfix)],
                     thread_ts=card.ts,
                 )
-                self._put(
-                    hotfix,
-                    MessagePurpose.APPROVALS,
-                    card.channel_id,
-                    approvals_fallback(hotfix),
-                    [
-                        b.to_dict()
-                        for b in render_approvals(
-                            hotfix, principals=self._service.directory.principals
-                        )
-                    ],
-                    thread_ts=card.ts,
-                )
-                if hotfix.pr_number is not None and (
-                    hotfix.state == "in_review" or MessagePurpose.REVIEW in hotfix.messages
-                ):
-                    self._put(
-                        hotfix,
-                        MessagePurpose.REVIEW,
-                        card.channel_id,
-                        checklist_text(hotfix),
-                        [b.to_dict() for b in render_checklist(hotfix)],
-                        thread_ts=card.ts,
-                    )
-            except SlackApiError as exc:
-                code = slack_error_code(exc)
-                log.warning("%s: Slack refused to show it: %s", hotfix.key, code)
-                raise CardNotPosted(hotfix, code) from exc
-            return self._service.get(hotfix_id)
+        except SlackApiError as exc:
+            code = slack_error_code(exc)
+            log.warning("%s: Slack refused to show it: %s", hotfix.key, code)
+            raise CardNotPosted(hotfix, code) from exc
+        return self._service.get(hotfix_id)
 
     def _card(self, hotfix: HotfixSnapshot) -> MessageRef:
         return self._put(
@@ -185,15 +193,14 @@ class CardPublisher:
             hotfix.id, purpose, posted.channel_id, posted.ts
         )
         if not ours:
-            # Another process showed it first: take back this copy, bring that one up to date.
+            # Another process showed it first: take back this copy and start again from what
+            # is stored now, so the recorded message shows the newest state.
             log.info("%s: %s was posted twice; deleting the second copy", hotfix.key, purpose)
             try:
                 self._client.chat_delete(channel=posted.channel_id, ts=posted.ts)
             except SlackApiError as exc:
                 log.warning("%s: duplicate %s not deleted: %s", hotfix.key, purpose, exc)
-            self._client.chat_update(
-                channel=recorded.channel_id, ts=recorded.ts, text=text, blocks=blocks
-            )
+            raise _PostedElsewhere(purpose)
         return recorded
 
     # ---------------------------------------------------------- after a change

@@ -32,7 +32,7 @@ from workflows.hotfixes import (
     HotfixSnapshot,
     MessageRef,
 )
-from workflows.review import PR_STATES, HotfixReview, ReviewReset, ReviewWasReset
+from workflows.review import PR_STATES, HotfixReview, ReviewReset
 from workflows.scheduler import Timers
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class GitFlow:
     ) -> None:
         self.git = git
         self.review = review
+        review.on_reset = self._announce_reset
         self._github_configured = github_configured
         self._timers = timers
         if timers is not None:
@@ -114,20 +115,13 @@ class GitFlow:
         self._later(lambda: self._open_pr(hotfix_id, actor), f"PR of HF-{hotfix_id}")
 
     def check_ci(self, hotfix_id: int) -> HotfixSnapshot:
-        """Read CI now (a button, /hotfix status, the poll); the card follows, and a new head
-        that reset the review is said in the thread."""
-        reading = self.review.check_ci(hotfix_id)
-        if reading.reset is not None:
-            self._announce_reset(reading.reset)
-        return reading.hotfix
+        """Read the PR's head and CI now (a button, /hotfix status, the poll); the card
+        follows, and a new head that reset the review is said in the thread."""
+        return self.review.check_ci(hotfix_id)
 
     def approve_review(self, hotfix_id: int, reviewer: str) -> HotfixSnapshot:
         """ "Approve review" (its rules are ``HotfixReview.approve``)."""
-        try:
-            return self.review.approve(hotfix_id, reviewer=reviewer)
-        except ReviewWasReset as refused:
-            self._announce_reset(refused.reset)
-            raise
+        return self.review.approve(hotfix_id, reviewer=reviewer)
 
     def _announce_reset(self, reset: ReviewReset) -> None:
         self._say(

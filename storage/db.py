@@ -83,13 +83,14 @@ def _reader(engine: Engine) -> Engine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema up to the newest migration (idempotent; safe at every start)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to the newest migration (idempotent; safe at every start), or to
+    ``revision``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def database_reachable(engine: Engine) -> bool:

@@ -107,4 +107,5 @@ def test_a_merge_back_report_with_many_targets_stays_within_slacks_limits() -> N
     assert head == "🔀 *HF-12345*: merge back is waiting for the conflicts below."
     shown = str([b.to_dict() for b in blocks])
     assert f"Conflicts merging into `{targets[10]}`" in shown
-    assert f"`{targets[59]}` conflicts (resolve it like the ones below)" in shown
+    assert f"❌ 10 more targets conflict: `{targets[50]}`" in shown
+    assert "…and 27 more" in shown  # whole lines only, within Slack's 3000 characters

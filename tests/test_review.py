@@ -185,3 +185,39 @@ def test_status_after_a_push_sends_an_approved_review_back(
     click(bot, checklist, "Approve review", ONCALL)
     assert "GitHub has no approving review of the current head" in said_to(bot, ONCALL)
     assert bot.rows(Hotfix)[0].state == "in_review"
+
+
+def test_a_push_while_approving_stops_the_approval(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, checklist, head = in_review(bot, origin)
+    fake_github.add_review(REPO, hotfix.pr_number, "oscar", "APPROVED", commit_id=head)
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    # GitHub is slow to list the reviews: the approval is still being checked when a push
+    # lands and `/hotfix status` notices it.
+    fake_github.fail("GET", r"/reviews$", delay=4)
+    click(bot, checklist, "Approve review", ONCALL)
+    bot.fake.wait_for(lambda: fake_github.requests_to("GET", r"/pulls/1/commits$"))
+    origin.commit_on(hotfix.branch, {"auth.py": "# later\n"}, "Late change")
+    reply(bot, "status HF-1")
+    bot.fake.wait_for(lambda: in_thread(bot, "🔁"))
+    assert said_to(bot, ONCALL) == (
+        "⚠️ HF-1's PR changed while you were approving it: review the new head and tick the "
+        "checklist again."
+    )
+    assert bot.rows(Hotfix)[0].state == "in_review"
+    assert [e.kind for e in bot.rows(Event) if e.kind == "review_passed"] == []
+
+
+def test_a_reset_is_said_even_when_ci_cannot_be_read(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, _, head = review_passed(bot, origin, fake_github)
+    origin.commit_on(hotfix.branch, {"auth.py": "# later\n"}, "Late change")
+    fake_github.fail("GET", r"/check-runs$", status=500, times=None)
+    reply(bot, "status HF-1")
+    said = bot.fake.wait_for(lambda: in_thread(bot, "🔁"))[0]["text"]
+    assert said.startswith(f"🔁 *HF-1*: 1 new commit since approval (`{head[:7]}` → ")
+    assert bot.rows(Hotfix)[0].state == "in_review"

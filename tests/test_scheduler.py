@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from storage.db import make_engine, migrate
 from tests.databases import POSTGRES_ADMIN_URL, fresh_postgres_database
@@ -68,15 +70,26 @@ def test_jobs_run_once_and_leadership_survives_a_lost_lock() -> None:
 
 class ForgetfulStore(MemoryJobStore):
     """A job store whose finished jobs vanish before the scheduler removes them, as when
-    another process cancels a timer the leader has just run."""
+    another process cancels a timer the leader has just run (or whose database goes away
+    just then)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self._error = error
 
     def remove_job(self, job_id: str) -> None:
         super().remove_job(job_id)
-        raise JobLookupError(job_id)
+        raise self._error
 
 
-def test_a_timer_removed_under_the_scheduler_does_not_stop_the_others() -> None:
-    scheduler = ResilientScheduler(jobstores={"default": ForgetfulStore()}, timezone="UTC")
+@pytest.mark.parametrize(
+    "error",
+    [JobLookupError("hotfix-1-ci-x"), OperationalError("DELETE", {}, ConnectionError("gone"))],
+    ids=["cancelled elsewhere", "database down"],
+)
+def test_a_timer_removed_under_the_scheduler_does_not_stop_the_others(error: Exception) -> None:
+    scheduler = ResilientScheduler(jobstores={"default": ForgetfulStore(error)}, timezone="UTC")
+    scheduler.jobstore_retry_interval = 0.2
     ran: list[str] = []
     scheduler.start()
     try:

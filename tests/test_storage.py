@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import MetaData, inspect, select
 
 from storage.db import make_engine, make_sessions, migrate, transaction
 from storage.models import Base, Event, Hotfix
@@ -83,3 +83,53 @@ def test_reads_do_not_wait_for_a_writer(engine) -> None:
         writer.flush()
         with transaction(sessions, read_only=True) as reader:
             assert reader.get(Hotfix, 1).title == "Checkout down"  # the last committed state
+
+
+def test_hotfixes_under_review_keep_their_reviewed_head_across_the_upgrade(engine) -> None:
+    migrate(engine, "0006")
+    tables = MetaData()
+    tables.reflect(engine)
+    hotfixes, events = tables.tables["hotfixes"], tables.tables["events"]
+    now = datetime.now(UTC)
+    common = {
+        "title": "T",
+        "severity": "high",
+        "impact": "I",
+        "discovered_at": now,
+        "reporter_id": "U0A",
+        "requester_id": "U0A",
+        "required_roles": [],
+        "channel_id": "C0",
+        "created_at": now,
+        "updated_at": now,
+        "security_fix": False,
+        "needs_migration": False,
+    }
+    with engine.begin() as connection:
+        connection.execute(
+            hotfixes.insert(),
+            [
+                {"id": 1, "state": "ready_to_deploy", "ci_detail": {"sha": "c" * 40}, **common},
+                {"id": 2, "state": "in_review", "ci_detail": {"sha": "d" * 40}, **common},
+                {"id": 3, "state": "fixing", "ci_detail": None, **common},
+            ],
+        )
+        connection.execute(
+            events.insert(),
+            [
+                {
+                    "hotfix_id": 1,
+                    "at": now,
+                    "actor": "U0B",
+                    "kind": "review_passed",
+                    "from_state": "in_review",
+                    "to_state": "ready_to_deploy",
+                    "detail": {"head": "a" * 40, "pr": 1},
+                },
+            ],
+        )
+    migrate(engine)
+    with transaction(make_sessions(engine)) as session:
+        heads = dict(session.execute(select(Hotfix.id, Hotfix.review_head)).all())
+    # The head approved; else the head CI was last read on; nothing before a PR.
+    assert heads == {1: "a" * 40, 2: "d" * 40, 3: None}

@@ -33,7 +33,7 @@ from storage.models import (
 from workflows.assessment import Assessment
 from workflows.config import Policy
 from workflows.errors import DomainError, HotfixNotFound
-from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle, state_name
+from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle, Refused, state_name
 from workflows.roles import RoleDirectory, mention
 from workflows.severity import Severity
 
@@ -126,6 +126,15 @@ class HotfixSnapshot:
     @property
     def missing_roles(self) -> tuple[str, ...]:
         return tuple(r for r in self.required_roles if self.approval_for(r) is None)
+
+
+@dataclass(frozen=True)
+class FollowedHead:
+    """A new PR head recorded; ``was_in`` is the state whose review it reset (None: nothing
+    needed resetting)."""
+
+    hotfix: HotfixSnapshot
+    was_in: str | None
 
 
 @dataclass(frozen=True)
@@ -430,10 +439,10 @@ class HotfixService:
 
     def follow_head(
         self, hotfix_id: int, *, seen: str | None, head: str, detail: dict[str, Any]
-    ) -> tuple[HotfixSnapshot, bool] | None:
+    ) -> FollowedHead | None:
         """The PR's head moved from ``seen`` to ``head``: ticks and a passed review were for
-        another change, so they are cleared and the hotfix is back in review. Returns the
-        hotfix and whether anything was reset; None when another reader got there first."""
+        another change, so they are cleared and the hotfix is back in review. None when
+        another reader got there first."""
         with self._locked(hotfix_id) as (session, hotfix):
             if hotfix.review_head != seen:
                 return None
@@ -442,6 +451,7 @@ class HotfixService:
             ticks = session.scalars(
                 select(ReviewTicks).where(ReviewTicks.hotfix_id == hotfix.id)
             ).all()
+            was_in = hotfix.state
             # (no head seen yet — a PR from before heads were recorded — nothing to compare)
             reset = seen is not None and (
                 hotfix.state == "ready_to_deploy" or any(t.items for t in ticks)
@@ -454,7 +464,40 @@ class HotfixService:
             session.flush()
             snapshot = self._snapshot(session, hotfix)
         self._changed(hotfix_id)
-        return snapshot, reset
+        return FollowedHead(snapshot, was_in if reset else None)
+
+    def pass_review(
+        self,
+        hotfix_id: int,
+        *,
+        reviewer: str,
+        head: str,
+        required: tuple[str, ...],
+        detail: dict[str, Any],
+    ) -> HotfixSnapshot:
+        """Record that ``reviewer`` passed the review of ``head`` — only if that is still the
+        head the review is of and their ticks are all still there."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.review_head not in (None, head):
+                raise Refused(
+                    f"{hotfix.key}'s PR changed while you were approving it: review the new "
+                    "head and tick the checklist again."
+                )
+            row = session.scalars(
+                select(ReviewTicks).where(
+                    ReviewTicks.hotfix_id == hotfix.id, ReviewTicks.reviewer_id == reviewer
+                )
+            ).one_or_none()
+            if not set(required) <= set(row.items if row else ()):
+                raise Refused(
+                    f"Your ticks on {hotfix.key}'s checklist were cleared meanwhile: tick "
+                    "the checklist again."
+                )
+            self._fire(session, hotfix, "review_passed", actor=reviewer, detail=detail)
+            hotfix.review_head = head
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
 
     # --------------------------------------------------------------- escalation
 

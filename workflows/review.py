@@ -7,6 +7,7 @@ attempt) is adopted; labels and review requests already there are left alone.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workflows.config import Policy
@@ -76,12 +77,6 @@ class ReviewReset:
     old_head: str
     new_head: str
     new_commits: int | None  # None: the branch was rewritten (a force-push)
-
-
-@dataclass(frozen=True)
-class CiReading:
-    hotfix: HotfixSnapshot
-    reset: ReviewReset | None = None
 
 
 class ReviewWasReset(Refused):
@@ -183,6 +178,9 @@ class HotfixReview:
         self._service = service
         self._policy = policy
         self._github = github
+        #: Told of every reset as soon as it is recorded (the Slack layer says it in the
+        #: thread), whatever happens to the rest of the read that found it.
+        self.on_reset: Callable[[ReviewReset], None] = lambda reset: None
 
     def open_pr(self, hotfix_id: int, *, actor: str, thread_link: str) -> OpenedPullRequest:
         hotfix = self._service.get(hotfix_id)
@@ -244,21 +242,21 @@ class HotfixReview:
             tuple(not_done),
         )
 
-    def check_ci(self, hotfix_id: int) -> CiReading:
+    def check_ci(self, hotfix_id: int) -> HotfixSnapshot:
         """Read the PR's head and its CI, and record them (the card shows CI); a change of CI
         state is a line in the timeline, a new head resets the review."""
         hotfix = self._service.get(hotfix_id)
         if self._github is None or hotfix.pr_number is None:
             raise DomainError(f"{hotfix.key} has no pull request yet.")
         pull = self._github.pull(hotfix.pr_number)
-        reset = self._follow_head(hotfix, pull)
+        self._follow_head(hotfix, pull)
         checks = self._github.checks(pull.head_sha)
         detail = {
             "sha": pull.head_sha,
             "failing": [[name, link] for name, link in checks.failing],
             "pending": list(checks.pending),
         }
-        hotfix = self._service.note(
+        return self._service.note(
             hotfix_id,
             actor=BOT_ACTOR,
             kind="ci",
@@ -266,7 +264,6 @@ class HotfixReview:
             changes={"ci_state": checks.state, "ci_detail": detail},
             unless=lambda row: row.ci_state == checks.state and row.ci_detail == detail,
         )
-        return CiReading(hotfix, reset)
 
     def _follow_head(self, hotfix: HotfixSnapshot, pull: PullRequestInfo) -> ReviewReset | None:
         """A head the review has not seen clears its ticks and approval (see ``follow_head``)."""
@@ -284,11 +281,13 @@ class HotfixReview:
             head=pull.head_sha,
             detail={"from": old, "to": pull.head_sha, "new_commits": new_commits},
         )
-        if followed is None or not followed[1] or old is None:
+        if followed is None or followed.was_in is None or old is None:
             return None  # nothing was cleared, or another reader announced it
-        return ReviewReset(
-            followed[0], hotfix.state == "ready_to_deploy", old, pull.head_sha, new_commits
+        reset = ReviewReset(
+            followed.hotfix, followed.was_in == "ready_to_deploy", old, pull.head_sha, new_commits
         )
+        self.on_reset(reset)
+        return reset
 
     def approve(self, hotfix_id: int, *, reviewer: str) -> HotfixSnapshot:
         """ "Approve review": every item ticked, by someone who did not write or request the
@@ -345,9 +344,12 @@ class HotfixReview:
                 f"GitHub has no approving review of the current head from someone other than "
                 f"its author yet: approve <{pull.url}|the PR> on GitHub too."
             )
-        return self._service.fire(
+        # Recorded only if, under the row lock, the head is still the one checked here and
+        # the reviewer's ticks are still all there (a push may have reset them meanwhile).
+        return self._service.pass_review(
             hotfix_id,
-            "review_passed",
-            actor=reviewer,
+            reviewer=reviewer,
+            head=pull.head_sha,
+            required=required_items(hotfix),
             detail={"head": pull.head_sha, "pr": pull.number},
         )

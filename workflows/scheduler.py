@@ -21,6 +21,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,9 @@ class ResilientScheduler(BackgroundScheduler):
 
     After running a one-shot job APScheduler removes it from its store, and raises if it is
     not there: another process cancelled it in between (a follower handling a click), or the
-    scheduler is stopping (it then looks among pending jobs). Uncaught, that kills the thread
-    that runs every timer. Nothing is lost by going on: the job ran or stays stored.
+    scheduler is stopping (it then looks among pending jobs). A database outage in that step
+    raises too. Uncaught, either kills the thread that runs every timer. Nothing is lost by
+    going on: the job ran, or stays stored and runs again (handlers are idempotent).
     """
 
     def _process_jobs(self) -> float | None:
@@ -109,6 +111,9 @@ class ResilientScheduler(BackgroundScheduler):
         except JobLookupError as gone:
             log.info("timer %s was already removed; carrying on", gone)
             return None if self.state == STATE_STOPPED else 0
+        except SQLAlchemyError as error:  # the database went away mid-round: the job stays
+            log.warning("timers could not update their store (%s); retrying shortly", error)
+            return None if self.state == STATE_STOPPED else self.jobstore_retry_interval
 
 
 class Timers:

@@ -18,7 +18,7 @@ from bot.services import BotServices
 from workflows.assessment import parse_start_arguments
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.github_client import GitHubFailed
-from workflows.hotfixes import REVIEW_STATES, parse_key
+from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn, parse_key
 
 ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
 BASE_USAGE = "Usage: `/hotfix base HF-n <production tag>`, for example `/hotfix base HF-3 v1.2.3`."
@@ -53,8 +53,10 @@ def register(app: App, services: BotServices) -> None:
                 hotfix_id = _hotfix_id(rest.split()[0])
                 hotfix = hotfixes.get(hotfix_id)
                 if hotfix.state in REVIEW_STATES and hotfix.pr_number is not None:
-                    with contextlib.suppress(GitHubFailed):
-                        hotfix = services.git.check_ci(hotfix_id)  # status re-reads CI
+                    # status re-reads CI; what it cannot read (or a hotfix just moving on)
+                    # still leaves the status to show
+                    with contextlib.suppress(GitHubFailed, HotfixMovedOn):
+                        hotfix = services.git.check_ci(hotfix_id)
                 if not visible(hotfix):
                     raise DomainError(
                         f"{hotfix.key} is a security fix: its details are shown to its "

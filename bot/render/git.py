@@ -99,6 +99,19 @@ def working(hotfix: HotfixSnapshot, what: str) -> str:
     return f"⏳ *{hotfix.key}*: {what}…"
 
 
+def _lines_within(lines: Sequence[str], limit: int) -> str:
+    """Whole lines up to ``limit`` characters (no link or code span cut in half)."""
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        if size + len(line) + 1 > limit - 30:
+            kept.append(f"…and {len(lines) - index} more")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
+
+
 #: Slack shows at most 50 blocks in a message: a report shows this many conflicts in full.
 MAX_CONFLICT_BLOCKS = 40
 
@@ -116,8 +129,12 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
     ]
     blocks: list[Block] = []
     conflicts = list(report.conflicts.items())
-    for target, _ in conflicts[MAX_CONFLICT_BLOCKS:]:
-        lines.append(f"❌ `{target}` conflicts (resolve it like the ones below)")
+    hidden = [target for target, _ in conflicts[MAX_CONFLICT_BLOCKS:]]
+    if hidden:  # first, so that no cut can hide them
+        named = ", ".join(f"`{t}`" for t in hidden[:10]) + (", …" if len(hidden) > 10 else "")
+        lines.insert(
+            0, f"❌ {len(hidden)} more targets conflict: {named} (resolve them like those below)"
+        )
     for target, files in conflicts[:MAX_CONFLICT_BLOCKS]:
         shown = "\n".join(f"• `{mrkdwn.escape(f)}`" for f in files[:20])
         more = f"\n…and {len(files) - 20} more" if len(files) > 20 else ""
@@ -141,9 +158,7 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
     else:
         waiting = "the conflicts below" if report.conflicts else "its pull requests to be merged"
         head = f"🔀 *{hotfix.key}*: merge back is waiting for {waiting}."
-    summary = SectionBlock(
-        text=MarkdownTextObject(text=mrkdwn.plain(head + "\n" + "\n".join(lines), 3000))
-    )
+    summary = SectionBlock(text=MarkdownTextObject(text=_lines_within([head, *lines], 3000)))
     blocks.insert(0, summary)
     if not report.closed:
         blocks.append(
