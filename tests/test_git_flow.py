@@ -329,3 +329,55 @@ def test_merge_back_before_its_phase_is_refused_privately(running_bot: RunningBo
     answer = reply(bot, "merge-back HF-1")
     assert answer["text"] == "⚠️ HF-1 is now *Fixing*, so that no longer applies."
     assert not in_thread(bot, "⏳ *HF-1*: merging")
+
+
+def test_a_branch_name_is_never_shared_and_a_lost_record_reuses_its_push(
+    running_bot: RunningBot, origin: Origin
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from storage.db import transaction
+    from workflows.assessment import Assessment
+    from workflows.severity import Severity
+
+    bot = running_bot
+    services = bot.bot.services
+    name = "hotfix/SEC-9-login-accepts-empty-tokens"
+    approve_all(bot)
+    assert origin.head(name) == origin.tag_commit("v1.2.3")
+    # Someone's old experiment holds the next name; it does not start at the tag.
+    origin.commit_on(f"{name}-2", {"old.txt": "old\n"}, "Old experiment", start="v1.0.0")
+
+    # A second hotfix with the same ticket and title.
+    second = services.hotfixes.open(
+        Assessment(
+            title="Login accepts empty tokens",
+            severity=Severity.HIGH,
+            impact="Everyone",
+            discovered_at=datetime.now(UTC),
+            reporter_id=REQUESTER,
+            ticket="SEC-9",
+        ),
+        requester_id=REQUESTER,
+        channel_id=INCIDENT_CHANNEL,
+        idempotency_key="second",
+    )
+    assert second is not None
+    services.hotfixes.approve(second.id, role="oncall_lead", actor=ONCALL)
+    services.hotfixes.approve(second.id, role="engineering_manager", actor=EM)
+    cut = services.git.git.create_branch(second.id, actor=EM)
+    assert cut.branch == f"{name}-3"
+    assert origin.head(f"{name}-3") == origin.tag_commit("v1.2.3")
+
+    # The push landed but recording it did not (say the database went away): the retry
+    # finds its own branch, it does not cut a fourth.
+    with transaction(services.sessions) as session:
+        session.execute(
+            update(Hotfix).where(Hotfix.id == second.id).values(state="approved", branch=None)
+        )
+    again = services.git.git.create_branch(second.id, actor=EM)
+    assert again.branch == f"{name}-3"
+    assert origin.head(f"{name}-4") is None
+    assert [h.branch for h in bot.rows(Hotfix)] == [name, f"{name}-3"]

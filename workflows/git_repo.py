@@ -481,19 +481,6 @@ class Repository:
         with self._session(f"read branch {name}") as session:
             return session.ls_remote("--heads", f"refs/heads/{name}").get(f"refs/heads/{name}")
 
-    def free_branch_name(self, base: str) -> str:
-        """``base`` if no branch of that name is on the remote, else the first free of
-        ``base-2``, ``base-3``…"""
-        validate_branch_name(base)
-        taken = self.remote_branches(base)
-        if base not in taken:
-            return base
-        for number in range(2, 10_000):
-            candidate = f"{base}-{number}"
-            if candidate not in taken:
-                return validate_branch_name(candidate)
-        raise GitOperationFailed(f"choose a branch name for {base}", "every suffix is taken")
-
     def commits_on_branch(self, branch: str, since_tag: str) -> list[Commit]:
         """Commits on the remote ``branch`` that ``since_tag`` does not contain, oldest first."""
         validate_branch_name(branch)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.git_repo import (
+    BranchResult,
     BranchTaken,
     MergeConflict,
     Repository,
@@ -140,12 +141,7 @@ class HotfixGit:
                 f"branch from. Choose one: `/hotfix base {hotfix.key} <tag>`."
             )
         version = hotfix.version or self.reserve_version(hotfix)
-        name = hotfix.branch or self._branch_name(hotfix, version)
-        try:
-            result = self._repo.create_branch(name, at_tag=hotfix.base_tag)
-        except BranchTaken:
-            name = self._repo.free_branch_name(name)
-            result = self._repo.create_branch(name, at_tag=hotfix.base_tag)
+        name, result = self._cut(hotfix, hotfix.branch or self._branch_name(hotfix, version))
         return self._service.fire(
             hotfix_id,
             "branch_created",
@@ -153,6 +149,23 @@ class HotfixGit:
             detail={"branch": name, "commit": result.commit, "base": hotfix.base_tag},
             changes={"branch": name},
         )
+
+    def _cut(self, hotfix: HotfixSnapshot, name: str) -> tuple[str, BranchResult]:
+        """Push ``name`` (or ``name-2``, ``name-3``…) at the base tag. A name another hotfix
+        holds is skipped; a branch already there at the tag (this hotfix's own earlier push,
+        whose recording failed) is taken as is; one elsewhere is someone else's."""
+        assert hotfix.base_tag is not None
+        candidates = [name] if hotfix.branch else [name] + [f"{name}-{n}" for n in range(2, 50)]
+        for candidate in candidates:
+            holder = self._service.branch_holder(candidate)
+            if holder not in (None, hotfix.id):
+                continue
+            try:
+                return candidate, self._repo.create_branch(candidate, at_tag=hotfix.base_tag)
+            except BranchTaken:
+                if hotfix.branch:
+                    raise
+        raise DomainError(f"Every name from `{name}` to `{name}-49` is taken on the remote.")
 
     def _branch_name(self, hotfix: HotfixSnapshot, version: str) -> str:
         name = branch_name(

@@ -601,6 +601,13 @@ class HotfixService:
                 )
             )
 
+    def branch_holder(self, branch: str) -> int | None:
+        """The hotfix whose branch this is, if any (a name is never shared)."""
+        with transaction(self._sessions, read_only=True) as session:
+            return session.scalars(
+                select(Hotfix.id).where(Hotfix.branch == branch).order_by(Hotfix.id).limit(1)
+            ).first()
+
     def timeline(self, hotfix_id: int) -> list[Event]:
         with transaction(self._sessions, read_only=True) as session:
             query = select(Event).where(Event.hotfix_id == hotfix_id).order_by(Event.id)

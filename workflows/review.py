@@ -142,6 +142,15 @@ def pr_body(hotfix: HotfixSnapshot, summary: ChangeSummary | None, thread_link: 
     )
 
 
+#: A suspicious-path pattern with one of these words is about schema migrations, which a
+#: hotfix flagged as needing a migration is expected to change.
+MIGRATION_WORDS = ("migrat", "alembic", "flyway", "liquibase")
+
+
+def _is_migration_path(pattern: str) -> bool:
+    return any(word in pattern.lower() for word in MIGRATION_WORDS)
+
+
 def size_warnings(summary: ChangeSummary, policy: Policy, *, needs_migration: bool) -> list[str]:
     """Where the change is not "minimal", and why that matters in a hotfix."""
     review = policy.review
@@ -156,7 +165,9 @@ def size_warnings(summary: ChangeSummary, policy: Policy, *, needs_migration: bo
             f"{summary.lines} lines changed (more than {review.max_lines}): a hotfix fixes one "
             "thing; refactors wait for the normal release."
         )
-    patterns = [p for p in review.suspicious_paths if not (needs_migration and "migration" in p)]
+    patterns = [
+        p for p in review.suspicious_paths if not (needs_migration and _is_migration_path(p))
+    ]
     for changed in summary.files:
         hit = next((p for p in patterns if fnmatch.fnmatch(changed.name, p)), None)
         if hit:
