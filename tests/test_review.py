@@ -25,6 +25,7 @@ from tests.test_approvals import click, in_thread, said_to
 from tests.test_commands import reply
 from tests.test_git_flow import approve_all
 from tests.test_start import text_of
+from workflows.git_repo import GitOperationFailed
 from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
 
 
@@ -221,3 +222,25 @@ def test_a_reset_is_said_even_when_ci_cannot_be_read(
     said = bot.fake.wait_for(lambda: in_thread(bot, "🔁"))[0]["text"]
     assert said.startswith(f"🔁 *HF-1*: 1 new commit since approval (`{head[:7]}` → ")
     assert bot.rows(Hotfix)[0].state == "in_review"
+
+
+def test_the_release_tag_goes_on_the_reviewed_head_only(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, _, _ = review_passed(bot, origin, fake_github)
+    git = bot.bot.services.git.git
+    # A push the bot has not noticed yet: the deploy's tag step must not ship it.
+    origin.commit_on(hotfix.branch, {"auth.py": "# unreviewed\n"}, "Unreviewed")
+    with pytest.raises(GitOperationFailed, match="moved since review"):
+        git.tag(hotfix.id)
+    assert not origin.git("tag", "-l", "v1.2.4")
+
+
+def test_a_reviewed_hotfix_is_tagged_on_what_was_reviewed(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, _, head = review_passed(bot, origin, fake_github)
+    result = bot.bot.services.git.git.tag(hotfix.id)
+    assert (result.name, result.commit) == ("v1.2.4", head)

@@ -205,8 +205,13 @@ class HotfixGit:
     # ------------------------------------------------------------------- the tag
 
     def tag(self, hotfix_id: int, *, expected_commit: str | None = None) -> TagResult:
-        """The annotated release tag on the (reviewed) head of the hotfix branch, pushed."""
+        """The annotated release tag on the reviewed head of the hotfix branch, pushed.
+
+        The commit is ``expected_commit``, else the head the review passed on
+        (``review_head``); only a hotfix never reviewed through the bot is tagged on the
+        branch's head as it is."""
         hotfix = self._service.get(hotfix_id)
+        expected_commit = expected_commit or hotfix.review_head
         if not hotfix.branch:
             raise DomainError(f"{hotfix.key} has no branch yet, so there is nothing to tag.")
         version = hotfix.version or self.reserve_version(hotfix)
