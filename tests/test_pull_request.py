@@ -62,6 +62,9 @@ def test_open_pr_creates_describes_and_announces_it(
     assert "**Issue:** Login accepts empty tokens" in pull["body"]
     assert "2 files, +4 −0 lines; 1 test files, 2 test lines added" in pull["body"]
     assert "Slack thread: http" in pull["body"]
+    assert "**Deploy plan:** tag `v1.2.4` on the reviewed head, deploy it" in pull["body"]
+    assert "**Rollback plan:** redeploy `v1.2.3`." in pull["body"]
+    assert "- [ ] Unit tests\n- [ ] Integration tests" in pull["body"]
     assert [label["name"] for label in pull["labels"]] == ["hotfix"]
     assert [u["login"] for u in pull["requested_reviewers"]] == ["dana-em"]
     assert [t["slug"] for t in pull["requested_teams"]] == ["security"]
@@ -72,6 +75,10 @@ def test_open_pr_creates_describes_and_announces_it(
     assert f"*Branch:* `{hotfix.branch}`" in said
     assert f"*Reviewers:* <@{EM}>, `acme/security`" in said
     assert "• 2 files, +4 −0 lines" in said and "• 1 test files, 2 test lines added" in said
+    assert "*ETA to deploy:* as soon as reviewed" in said
+    assert "*Testing Done:* ⬜ Unit tests · ⬜ Integration tests · ⬜ Manual verification in " in (
+        said
+    )
     bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "in_review")
     assert bot.rows(Hotfix)[0].pr_number == pull["number"]
     bot.fake.wait_for(lambda: f"PR #{pull['number']}" in text_of(card(bot)["blocks"]))
@@ -123,12 +130,27 @@ def test_an_existing_pr_is_adopted(
         fake_github,
         "POST",
         f"/repos/{REPO}/pulls",
-        {"title": "fix login", "head": hotfix.branch, "base": "main"},
+        {
+            "title": "fix login",
+            "head": hotfix.branch,
+            "base": "main",
+            "body": "Null check before validation.\n\n- [x] Unit tests\n- [ ] staging",
+        },
         token="ghp_dana",
     )
     assert reply(bot, "pr HF-1")["text"] == "📬 Opening the pull request of HF-1; see its thread."
-    assert f"|#{opened_by_hand['number']}> (adopted)" in announced(bot)["text"]
+    said = announced(bot)["text"]
+    assert f"|#{opened_by_hand['number']}> (adopted)" in said
+    assert "*Testing Done:* ✅ Unit tests · ⬜ Integration tests · ⬜ Manual verification" in said
     [pull] = fake_github.pulls(REPO)
+    # The bot's description first, the author's kept below it, their ticks carried over.
+    assert pull["body"].startswith("**Hotfix HF-1** · severity **HIGH**")
+    assert "- [x] Unit tests\n- [ ] Integration tests" in pull["body"]
+    assert pull["body"].endswith("Null check before validation.\n\n- [x] Unit tests\n- [ ] staging")
+    # Describing it again changes nothing.
+    reply(bot, "pr HF-1")
+    bot.fake.wait_for(lambda: len(in_thread(bot, "🚨")) == 2, timeout=20)
+    assert fake_github.pulls(REPO)[0]["body"] == pull["body"]
     # dana-em opened it, so GitHub would refuse to ask her: only the team is asked.
     assert pull["requested_reviewers"] == []
     assert [t["slug"] for t in pull["requested_teams"]] == ["security"]

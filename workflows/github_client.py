@@ -45,6 +45,7 @@ class PullRequestInfo:
     state: str  # open | closed
     merged: bool
     author: str
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ def _info(pull: PullRequest) -> PullRequestInfo:
         state=pull.state,
         merged=bool(pull.merged),
         author=pull.user.login if pull.user else "",
+        body=pull.body or "",
     )
 
 

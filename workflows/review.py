@@ -7,6 +7,7 @@ attempt) is adopted; labels and review requests already there are left alone.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ class OpenedPullRequest:
     warnings: tuple[str, ...]
     disclosures: tuple[Disclosure, ...]
     not_done: tuple[GitHubFailed, ...] = ()  # labels or review requests GitHub refused
+    tested: tuple[str, ...] = ()  # the "Testing done" items the author ticked
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,29 @@ def pr_title(hotfix: HotfixSnapshot) -> str:
     return f"Hotfix: {hotfix.title}{ticket}"
 
 
-def pr_body(hotfix: HotfixSnapshot, summary: ChangeSummary | None, thread_link: str) -> str:
+#: The "Testing done" boxes of the PR description; the author ticks what they did.
+TESTING_ITEMS: tuple[str, ...] = (
+    "Unit tests",
+    "Integration tests",
+    "Manual verification in staging",
+)
+
+
+def testing_done(body: str) -> tuple[str, ...]:
+    """The testing items ticked (``- [x] Unit tests``) in a PR description."""
+    ticked = {
+        match.group(1).strip().lower()
+        for match in re.finditer(r"^\s*[-*] \[[xX]\] (.+?)\s*$", body, flags=re.MULTILINE)
+    }
+    return tuple(item for item in TESTING_ITEMS if item.lower() in ticked)
+
+
+def pr_body(
+    hotfix: HotfixSnapshot,
+    summary: ChangeSummary | None,
+    thread_link: str,
+    tested: tuple[str, ...] = (),
+) -> str:
     """What a reviewer needs: the issue, the change, the testing, deploy and rollback."""
     issue = (
         "A security fix: details are in the Slack thread, not here."
@@ -129,9 +153,7 @@ def pr_body(hotfix: HotfixSnapshot, summary: ChangeSummary | None, thread_link: 
             f"**Change summary:** {change}",
             "",
             "**Testing done** (author, tick what you did):",
-            "- [ ] Unit tests",
-            "- [ ] Integration tests",
-            "- [ ] Manual verification in staging",
+            *(f"- [{'x' if item in tested else ' '}] {item}" for item in TESTING_ITEMS),
             "",
             f"**Deploy plan:** tag `{hotfix.version}` on the reviewed head, deploy it, verify the "
             "health check, monitor for 30 minutes.",
@@ -140,6 +162,18 @@ def pr_body(hotfix: HotfixSnapshot, summary: ChangeSummary | None, thread_link: 
             f"Slack thread: {thread_link}",
         ]
     )
+
+
+#: Ends the part of a PR description the bot writes; what follows is the author's and kept.
+BODY_END = "<!-- hotfix-bot: the text above is written by Hotfix Bot; below it is kept -->"
+
+
+def described(ours: str, existing: str) -> str:
+    """The PR description: the bot's part, then whatever the author wrote (a PR opened by
+    hand keeps its own description below the bot's)."""
+    kept = existing.split(BODY_END, 1)[1] if BODY_END in existing else existing
+    kept = kept.strip()
+    return f"{ours}\n\n{BODY_END}" + (f"\n\n{kept}" if kept else "")
 
 
 #: A suspicious-path pattern with one of these words is about schema migrations, which a
@@ -211,10 +245,13 @@ class HotfixReview:
             head_branch=hotfix.branch,
             base=base,
             title=pr_title(hotfix),
-            body=pr_body(hotfix, None, thread_link),
+            body=described(pr_body(hotfix, None, thread_link), ""),
         )
         summary = github.changes(pull.number)
-        github.describe(pull.number, pr_body(hotfix, summary, thread_link))
+        tested = testing_done(pull.body)  # describing again keeps what the author ticked
+        github.describe(
+            pull.number, described(pr_body(hotfix, summary, thread_link, tested), pull.body)
+        )
         not_done: list[GitHubFailed] = []
         # The PR is there either way: a refused label or review request is said, not fatal.
         for extra in (
@@ -228,8 +265,10 @@ class HotfixReview:
         disclosures: list[Disclosure] = []
         if hotfix.security_fix:
             commits = github.commits(pull.number)
+            authors_text = pull.body.split(BODY_END, 1)[-1].strip()
             disclosures = find_disclosures(
-                [("PR title", pull.title)] + [(f"commit {c.sha[:7]}", c.message) for c in commits],
+                [("PR title", pull.title), ("PR description", authors_text)]
+                + [(f"commit {c.sha[:7]}", c.message) for c in commits],
                 self._policy.security.disclosing_words,
             )
         changes: dict[str, object] = {"pr_number": pull.number, "pr_url": pull.url}
@@ -251,6 +290,7 @@ class HotfixReview:
             tuple(size_warnings(summary, self._policy, needs_migration=hotfix.needs_migration)),
             tuple(disclosures),
             tuple(not_done),
+            tested,
         )
 
     def check_ci(self, hotfix_id: int) -> HotfixSnapshot:

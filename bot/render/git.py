@@ -20,7 +20,7 @@ from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import MergeBackReport
 from workflows.hotfixes import HotfixSnapshot
 from workflows.naming import Disclosure
-from workflows.review import OpenedPullRequest, ReviewReset
+from workflows.review import TESTING_ITEMS, OpenedPullRequest, ReviewReset
 
 
 def _button(label: str, action: ActionId, hotfix: HotfixSnapshot, style: str | None = None):
@@ -221,7 +221,9 @@ def review_request(
             "*Change Summary:*",
             f"• {len(summary.files)} files, +{summary.additions} −{summary.deletions} lines",
             f"• {tests}",
-            "*Testing Done:* see the checklist in the PR description.",
+            "*Testing Done:* "
+            + " · ".join(f"{'✅' if t in opened.tested else '⬜'} {t}" for t in TESTING_ITEMS)
+            + ("" if opened.tested else " (the author ticks them in the PR description)"),
             f"*Urgency:* {hotfix.severity.label} production issue — needs immediate review.",
             "Please review ASAP — ping the requester with any questions!",
         ]
