@@ -327,3 +327,42 @@ def test_the_poll_sends_a_reviewed_hotfix_back_when_its_pr_gets_new_commits(
         lambda: len(fake_github.requests_to("GET", r"/check-runs$")) >= reads + 2, timeout=10
     )
     assert len(in_thread(bot, "🔁")) == 1
+
+
+def test_someone_without_a_role_cannot_open_the_pr(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    bot.fake.add_user("U0BOB", "bob")
+    hotfix = approve_all(bot)
+    push_fix(origin, hotfix.branch)
+    ready = bot.fake.wait_for(lambda: in_thread(bot, "🌿"))[0]
+    click(bot, ready, "Open PR", "U0BOB")
+    refused = bot.fake.wait_for(lambda: bot.fake.responses("U0BOB"))[0]["text"]
+    assert refused == (
+        "⚠️ Only the requester of HF-1 or someone with a Hotfix Bot role can run its git steps."
+    )
+    assert fake_github.pulls(REPO) == []
+    assert bot.rows(Hotfix)[0].state == "fixing"
+
+
+def test_a_security_fix_pr_title_that_discloses_is_quoted(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    bot.bot.services.hotfixes.note(
+        hotfix.id, actor=REQUESTER, kind="flagged", changes={"security_fix": True}
+    )
+    push_fix(origin, hotfix.branch)
+    fake_github.add_user("dana-em", token="ghp_dana")
+    api(
+        fake_github,
+        "POST",
+        f"/repos/{REPO}/pulls",
+        {"title": "Fix XSS in login form", "head": hotfix.branch, "base": "main"},
+        token="ghp_dana",
+    )
+    reply(bot, "pr HF-1")
+    warning = bot.fake.wait_for(lambda: in_thread(bot, "🔒"), timeout=20)[0]
+    assert "PR title: “Fix XSS in login form” (XSS)" in warning["text"]

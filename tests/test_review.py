@@ -35,8 +35,14 @@ def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
 
 
 @pytest.fixture
-def policy_path(tmp_path: Path, origin: Origin) -> Path:
-    return write_policy(tmp_path, origin, repository={"github": REPO}, people={"dana-em": EM})
+def policy_path(tmp_path: Path, origin: Origin, request: pytest.FixtureRequest) -> Path:
+    return write_policy(
+        tmp_path,
+        origin,
+        repository={"github": REPO},
+        people={"dana-em": EM},
+        **getattr(request, "param", {}),
+    )
 
 
 def test_a_reviewer_ticks_everything_and_approves(
@@ -244,3 +250,44 @@ def test_a_reviewed_hotfix_is_tagged_on_what_was_reviewed(
     hotfix, _, head = review_passed(bot, origin, fake_github)
     result = bot.bot.services.git.git.tag(hotfix.id)
     assert (result.name, result.commit) == ("v1.2.4", head)
+
+
+def test_the_author_of_a_pr_opened_by_hand_cannot_review_it(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    from tests.test_pull_request import api
+
+    bot = running_bot
+    hotfix = approve_all(bot)
+    head = push_fix(origin, hotfix.branch)
+    fake_github.add_user("dana-em", token="ghp_dana")  # `people` maps dana-em to EM
+    api(
+        fake_github,
+        "POST",
+        f"/repos/{REPO}/pulls",
+        {"title": "fix login", "head": hotfix.branch, "base": "main"},
+        token="ghp_dana",
+    )
+    reply(bot, "pr HF-1")
+    checklist = checklist_of(bot)
+    fake_github.add_review(REPO, 1, "oscar", "APPROVED", commit_id=head)
+    tick(bot, checklist, EM, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", EM)
+    assert said_to(bot, EM) == (
+        "⚠️ You wrote part of HF-1's change, so someone else must review it."
+    )
+    assert bot.rows(Hotfix)[0].state == "in_review"
+
+
+@pytest.mark.parametrize(
+    "policy_path", [{"review": {"require_github_approval": False}}], indirect=True
+)
+def test_without_required_github_approval_the_checklist_is_enough(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix, checklist, _ = in_review(bot, origin)
+    assert fake_github.reviews(REPO, hotfix.pr_number) == []
+    tick(bot, checklist, ONCALL, REVIEW_ITEMS)
+    click(bot, checklist, "Approve review", ONCALL)
+    bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "ready_to_deploy")
