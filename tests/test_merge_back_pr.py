@@ -24,10 +24,9 @@ def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
 
 
 @pytest.fixture
-def policy_path(tmp_path: Path, origin: Origin) -> Path:
-    return write_policy(
-        tmp_path, origin, repository={"github": REPO, "merge_strategy": "pull_request"}
-    )
+def policy_path(tmp_path: Path, origin: Origin, request: pytest.FixtureRequest) -> Path:
+    strategy = getattr(request, "param", "pull_request")
+    return write_policy(tmp_path, origin, repository={"github": REPO, "merge_strategy": strategy})
 
 
 def merge_on_github(github: FakeGitHub, number: int, method: str = "merge") -> None:
@@ -132,3 +131,26 @@ def test_a_squash_merged_pull_request_counts_as_merged(
     reply(bot, "merge-back HF-1")
     bot.fake.wait_for(lambda: bot.rows(Hotfix)[0].state == "closed", timeout=20)
     assert len(fake_github.pulls(REPO)) == 2  # no new PR for what git cannot see
+
+
+@pytest.mark.parametrize("policy_path", ["direct"], indirect=True)
+def test_merging_directly_a_conflicting_target_still_gets_a_pull_request(
+    running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
+) -> None:
+    bot = running_bot
+    hotfix = approve_all(bot)
+    origin.commit_on(hotfix.branch, {"auth.py": FIXED}, "Add null check before validation")
+    origin.commit_on("develop", {"auth.py": "def authenticate(t, s):\n    return 1\n"}, "Scope")
+    to_merging_back(bot, hotfix.id)
+    reply(bot, "merge-back HF-1")
+    report = bot.fake.wait_for(
+        lambda: in_thread(bot, "🔀 *HF-1*: merge back is waiting"), timeout=20
+    )[0]
+    shown = text_of(report["blocks"])
+    assert "✅ merged into `main`" in shown  # merged and pushed by the bot
+    assert "❌ `develop` conflicts" in shown
+    [pull] = fake_github.pulls(REPO)  # where the resolution is reviewed
+    assert (pull["head"]["ref"], pull["base"]["ref"]) == (hotfix.branch, "develop")
+    assert f"`develop`: pull request <{pull['html_url']}|opened>" in shown
+    fix = origin.head(hotfix.branch)
+    assert origin.git("merge-base", "--is-ancestor", fix, "main") == ""  # main has the fix
