@@ -234,6 +234,7 @@ def test_a_tampered_hotfix_id_is_refused(running_bot: RunningBot, value: str) ->
 def test_reject_asks_why_and_ends_the_hotfix(running_bot: RunningBot) -> None:
     bot = running_bot
     checklist = open_hotfix(bot)
+    bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-escalation-"))
     click(bot, checklist, "Reject…", SECURITY)  # not an approver of this hotfix
     assert "Only an approver of HF-1" in said_to(bot, SECURITY)
     assert bot.fake.views()[-1]["callback_id"] == "hotfix_assessment"  # no reason form
@@ -258,6 +259,8 @@ def test_reject_asks_why_and_ends_the_hotfix(running_bot: RunningBot) -> None:
     hotfix = bot.rows(Hotfix)[0]
     assert (hotfix.state, hotfix.ended_by, hotfix.end_reason) == ("rejected", CTO, reason)
     assert bot.rows(Event)[-1].kind == "reject"
+    # Nobody is chased for approvals of a rejected hotfix.
+    bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-escalation-") == [])
     final = bot.fake.wait_for(
         lambda: "Rejected" in text_of(current(bot, checklist)["blocks"]) and current(bot, checklist)
     )

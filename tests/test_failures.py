@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from storage.db import UNAVAILABLE_MESSAGE
-from storage.models import Event, Hotfix, SlackMessage
-from tests.conftest import INCIDENT_CHANNEL, REQUESTER, RunningBot
+from storage.models import Approval, Event, Hotfix, SlackMessage
+from tests.conftest import EM, INCIDENT_CHANNEL, REQUESTER, RunningBot
 from tests.databases import POSTGRES_ADMIN_URL, fresh_postgres_database
 from tests.harness.slack_client import sign
 from tests.test_start import start, text_of
@@ -132,6 +132,28 @@ def test_database_down_keeps_the_form_open_and_the_bot_serving(
     assert response.json() is None
     bot.fake.wait_for(lambda: bot.fake.messages(INCIDENT_CHANNEL))
     assert len(bot.rows(Hotfix)) == 1
+
+
+def test_database_down_a_click_or_a_command_says_so_and_changes_nothing(
+    running_bot: RunningBot, database_url: str
+) -> None:
+    from tests.test_approvals import click, open_hotfix, said_to
+
+    bot = running_bot
+    approvals = open_hotfix(bot)
+    set_connections(database_url, allowed=False)
+    try:
+        click(bot, approvals, "Approve as Engineering Manager", EM)
+        assert said_to(bot, EM) == f"⚠️ {UNAVAILABLE_MESSAGE}"
+        status = bot.slack.slash("status HF-1", user_id=EM, channel_id=INCIDENT_CHANNEL)
+        assert status.status == 200
+        assert said_to(bot, EM, 2) == f"⚠️ {UNAVAILABLE_MESSAGE}"
+    finally:
+        set_connections(database_url, allowed=True)
+    assert bot.rows(Approval) == []
+    # The same click, once the database is back, counts.
+    click(bot, approvals, "Approve as Engineering Manager", EM)
+    bot.fake.wait_for(lambda: [a.user_id for a in bot.rows(Approval)] == [EM])
 
 
 def test_card_refused_by_slack_is_reported_and_retried(running_bot: RunningBot) -> None:
