@@ -355,3 +355,29 @@ def test_a_user_group_slack_cannot_list_asks_to_retry_instead_of_refusing(
     said = said_to(bot, ONCALL)
     assert "roles cannot be checked right now. Nothing was recorded; try again" in said
     assert bot.rows(Approval) == []
+
+
+def test_twenty_concurrent_clicks_record_one_approval(running_bot: RunningBot) -> None:
+    """One process, its 16 request threads, on SQLite (write lock) and PostgreSQL (row lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bot = running_bot
+    approvals = open_hotfix(bot)
+
+    def one_click(_: int) -> int:
+        return bot.slack.click(
+            channel_id=INCIDENT_CHANNEL,
+            message=approvals,
+            label="Approve as Engineering Manager",
+            user_id=EM,
+        ).status
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert list(pool.map(one_click, range(20))) == [200] * 20
+    refusals = bot.fake.wait_for(
+        lambda: len(bot.fake.responses(EM)) == 19 and bot.fake.responses(EM)
+    )
+    assert {r["text"] for r in refusals} == {
+        f"⚠️ Engineering Manager approval for HF-1 was already given by <@{EM}>."
+    }
+    assert [(a.role, a.user_id) for a in bot.rows(Approval)] == [("engineering_manager", EM)]
