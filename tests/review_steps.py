@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 from storage.models import Hotfix, ReviewTicks
-from tests.conftest import INCIDENT_CHANNEL, ONCALL, RunningBot
+from tests.conftest import INCIDENT_CHANNEL, ONCALL, REQUESTER, RunningBot
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
@@ -14,6 +17,29 @@ from tests.test_start import text_of
 from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
 
 TEST = "def test_empty_token_is_refused():\n    assert not authenticate('')\n"
+
+
+def open_pr_by_hand(
+    github: FakeGitHub, branch: str, title: str = "fix login", body: str | None = None
+) -> dict:
+    """dana-em opens the PR on GitHub herself (through the same REST API)."""
+    github.add_user("dana-em", token="ghp_dana")
+    fields = {"title": title, "head": branch, "base": "main"}
+    request = urllib.request.Request(
+        f"{github.api_url}/repos/{REPO}/pulls",
+        data=json.dumps(fields | ({"body": body} if body is not None else {})).encode(),
+        method="POST",
+        headers={"Authorization": "token ghp_dana", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def flag_security(bot: RunningBot, hotfix_id: int) -> None:
+    """The requester says it is a security fix (the modal's flag, tested in test_start)."""
+    bot.bot.services.hotfixes.note(
+        hotfix_id, actor=REQUESTER, kind="flagged", changes={"security_fix": True}
+    )
 
 
 def push_fix(origin: Origin, branch: str, extra: dict[str, str] | None = None) -> str:

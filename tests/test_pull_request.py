@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,15 @@ from tests.conftest import EM, REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
-from tests.review_steps import TEST, announced, ask_for_pr, push_fix, review_passed
+from tests.review_steps import (
+    TEST,
+    announced,
+    ask_for_pr,
+    flag_security,
+    open_pr_by_hand,
+    push_fix,
+    review_passed,
+)
 from tests.test_approvals import card, click, in_thread
 from tests.test_commands import reply
 from tests.test_git_flow import FIXED, approve_all
@@ -125,18 +131,10 @@ def test_an_existing_pr_is_adopted(
     bot = running_bot
     hotfix = approve_all(bot)
     push_fix(origin, hotfix.branch)
-    fake_github.add_user("dana-em", token="ghp_dana")
-    opened_by_hand = api(
+    opened_by_hand = open_pr_by_hand(
         fake_github,
-        "POST",
-        f"/repos/{REPO}/pulls",
-        {
-            "title": "fix login",
-            "head": hotfix.branch,
-            "base": "main",
-            "body": "Null check before validation.\n\n- [x] Unit tests\n- [ ] staging",
-        },
-        token="ghp_dana",
+        hotfix.branch,
+        body="Null check before validation.\n\n- [x] Unit tests\n- [ ] staging",
     )
     assert reply(bot, "pr HF-1")["text"] == "📬 Opening the pull request of HF-1; see its thread."
     said = announced(bot)["text"]
@@ -220,28 +218,12 @@ def test_github_failing_keeps_the_hotfix_where_it_was(
     assert len(fake_github.pulls(REPO)) == 1
 
 
-def api(github: FakeGitHub, method: str, path: str, body: dict, token: str | None = None) -> dict:
-    request = urllib.request.Request(
-        f"{github.api_url}{path}",
-        data=json.dumps(body).encode(),
-        method=method,
-        headers={
-            "Authorization": f"token {token or github.token}",
-            "Content-Type": "application/json",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
 def test_a_security_fix_pr_is_neutral_and_its_commits_are_checked(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
     hotfix = approve_all(bot)
-    bot.bot.services.hotfixes.note(
-        hotfix.id, actor=REQUESTER, kind="flagged", changes={"security_fix": True}
-    )
+    flag_security(bot, hotfix.id)
     origin.commit_on(
         hotfix.branch,
         {"auth.py": FIXED, "tests/test_auth.py": TEST},
@@ -351,18 +333,9 @@ def test_a_security_fix_pr_title_that_discloses_is_quoted(
 ) -> None:
     bot = running_bot
     hotfix = approve_all(bot)
-    bot.bot.services.hotfixes.note(
-        hotfix.id, actor=REQUESTER, kind="flagged", changes={"security_fix": True}
-    )
+    flag_security(bot, hotfix.id)
     push_fix(origin, hotfix.branch)
-    fake_github.add_user("dana-em", token="ghp_dana")
-    api(
-        fake_github,
-        "POST",
-        f"/repos/{REPO}/pulls",
-        {"title": "Fix XSS in login form", "head": hotfix.branch, "base": "main"},
-        token="ghp_dana",
-    )
+    open_pr_by_hand(fake_github, hotfix.branch, title="Fix XSS in login form")
     reply(bot, "pr HF-1")
     warning = bot.fake.wait_for(lambda: in_thread(bot, "🔒"), timeout=20)[0]
     assert "PR title: “Fix XSS in login form” (XSS)" in warning["text"]

@@ -20,7 +20,16 @@ from tests.conftest import (
 from tests.git_fixtures import AUTHOR, Origin
 from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
-from tests.review_steps import checklist_of, in_review, push_fix, review_passed, shown, tick
+from tests.review_steps import (
+    checklist_of,
+    flag_security,
+    in_review,
+    open_pr_by_hand,
+    push_fix,
+    review_passed,
+    shown,
+    tick,
+)
 from tests.test_approvals import click, in_thread, said_to
 from tests.test_commands import reply
 from tests.test_git_flow import approve_all
@@ -119,9 +128,7 @@ def test_a_security_fix_needs_a_security_reviewer_and_its_items(
 ) -> None:
     bot = running_bot
     hotfix = approve_all(bot)
-    bot.bot.services.hotfixes.note(
-        hotfix.id, actor=REQUESTER, kind="flagged", changes={"security_fix": True}
-    )
+    flag_security(bot, hotfix.id)
     head = push_fix(origin, hotfix.branch)
     reply(bot, "pr HF-1")
     checklist = checklist_of(bot)
@@ -255,19 +262,10 @@ def test_a_reviewed_hotfix_is_tagged_on_what_was_reviewed(
 def test_the_author_of_a_pr_opened_by_hand_cannot_review_it(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
-    from tests.test_pull_request import api
-
     bot = running_bot
     hotfix = approve_all(bot)
     head = push_fix(origin, hotfix.branch)
-    fake_github.add_user("dana-em", token="ghp_dana")  # `people` maps dana-em to EM
-    api(
-        fake_github,
-        "POST",
-        f"/repos/{REPO}/pulls",
-        {"title": "fix login", "head": hotfix.branch, "base": "main"},
-        token="ghp_dana",
-    )
+    open_pr_by_hand(fake_github, hotfix.branch)  # `people` maps dana-em to EM
     reply(bot, "pr HF-1")
     checklist = checklist_of(bot)
     fake_github.add_review(REPO, 1, "oscar", "APPROVED", commit_id=head)
