@@ -236,10 +236,9 @@ def test_an_open_release_branch_receives_the_fix_too(
     assert origin.parents(origin.head("release/1.3.0"))[1] == fix
 
 
-def test_a_conflict_is_reported_with_its_files_and_a_rerun_finishes(
-    running_bot: RunningBot, origin: Origin
-) -> None:
-    bot = running_bot
+def merging_back_into_a_conflict(bot: RunningBot, origin: Origin) -> tuple[Hotfix, str, dict]:
+    """A fixed hotfix merging back while develop changed the same lines: the hotfix, its fix
+    and the report of the first merge-back run."""
     hotfix = approve_all(bot)
     fix = origin.commit_on(hotfix.branch, {"auth.py": FIXED}, "Add null check before validation")
     develop_version = "def authenticate(token, scope):\n    return validate_token(token, scope)\n"
@@ -247,8 +246,16 @@ def test_a_conflict_is_reported_with_its_files_and_a_rerun_finishes(
     to_merging_back(bot, hotfix.id)
     reply(bot, "merge-back HF-1")
     report = bot.fake.wait_for(
-        lambda: in_thread(bot, "🔀 *HF-1*: merge back is waiting"), timeout=15
+        lambda: in_thread(bot, "🔀 *HF-1*: merge back is waiting"), timeout=20
     )[0]
+    return hotfix, fix, report
+
+
+def test_a_conflict_is_reported_with_its_files_and_a_rerun_finishes(
+    running_bot: RunningBot, origin: Origin
+) -> None:
+    bot = running_bot
+    hotfix, fix, report = merging_back_into_a_conflict(bot, origin)
     shown = text_of(report["blocks"])
     assert "✅ merged into `main`" in shown and "❌ `develop` conflicts" in shown
     assert "*Conflicts merging into `develop`:*\\n• `auth.py`" in shown

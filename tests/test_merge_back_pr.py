@@ -14,7 +14,13 @@ from tests.github_fixtures import REPO
 from tests.harness.fake_github import FakeGitHub
 from tests.test_approvals import click, in_thread
 from tests.test_commands import reply
-from tests.test_git_flow import FIXED, approve_all, resolve_by_hand, to_merging_back
+from tests.test_git_flow import (
+    FIXED,
+    approve_all,
+    merging_back_into_a_conflict,
+    resolve_by_hand,
+    to_merging_back,
+)
 from tests.test_start import text_of
 
 
@@ -99,14 +105,7 @@ def test_a_conflicting_target_gets_a_pull_request_and_a_rerun_finishes(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix = approve_all(bot)
-    origin.commit_on(hotfix.branch, {"auth.py": FIXED}, "Add null check before validation")
-    origin.commit_on("develop", {"auth.py": "def authenticate(t, s):\n    return 1\n"}, "Scope")
-    to_merging_back(bot, hotfix.id)
-    reply(bot, "merge-back HF-1")
-    report = bot.fake.wait_for(
-        lambda: in_thread(bot, "🔀 *HF-1*: merge back is waiting"), timeout=20
-    )[0]
+    hotfix, _, report = merging_back_into_a_conflict(bot, origin)
     assert "❌ `develop` conflicts" in text_of(report["blocks"])
     merge_on_github(
         fake_github,
@@ -138,14 +137,7 @@ def test_merging_directly_a_conflicting_target_still_gets_a_pull_request(
     running_bot: RunningBot, origin: Origin, fake_github: FakeGitHub
 ) -> None:
     bot = running_bot
-    hotfix = approve_all(bot)
-    origin.commit_on(hotfix.branch, {"auth.py": FIXED}, "Add null check before validation")
-    origin.commit_on("develop", {"auth.py": "def authenticate(t, s):\n    return 1\n"}, "Scope")
-    to_merging_back(bot, hotfix.id)
-    reply(bot, "merge-back HF-1")
-    report = bot.fake.wait_for(
-        lambda: in_thread(bot, "🔀 *HF-1*: merge back is waiting"), timeout=20
-    )[0]
+    hotfix, _, report = merging_back_into_a_conflict(bot, origin)
     shown = text_of(report["blocks"])
     assert "✅ merged into `main`" in shown  # merged and pushed by the bot
     assert "❌ `develop` conflicts" in shown
