@@ -95,8 +95,14 @@ def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool
     payload = bot.slack.click_payload(
         channel_id=INCIDENT_CHANNEL, message=message, label="Approve review", user_id=user
     )
-    block = "review_security_checklist" if security else "review_checklist"
     action = "hotfix_security_checklist" if security else "hotfix_checklist"
+    shown = bot.fake.message(INCIDENT_CHANNEL, message["ts"]) or message
+    [block] = [  # as the person's Slack shows the checklist now
+        b["block_id"]
+        for b in shown["blocks"]
+        if b.get("type") == "actions"
+        and any(e.get("action_id") == action for e in b.get("elements", []))
+    ]
     payload["actions"] = [
         {
             "type": "checkboxes",

@@ -109,3 +109,18 @@ def test_a_merge_back_report_with_many_targets_stays_within_slacks_limits() -> N
     assert f"Conflicts merging into `{targets[10]}`" in shown
     assert f"❌ 10 more targets conflict: `{targets[50]}`" in shown
     assert "…and 27 more" in shown  # whole lines only, within Slack's 3000 characters
+
+
+def test_a_new_head_gives_the_checklist_new_block_ids() -> None:
+    """Slack keeps a person's ticked boxes across updates of the same block: after a reset
+    (new head) the blocks must be new for the boxes to clear."""
+    from bot.render.review import render_checklist
+
+    def ids(head: str) -> list[str]:
+        shown = hotfix(state="in_review", review_head=head, pr_number=7)
+        return [b.block_id for b in render_checklist(shown) if b.type == "actions"]
+
+    before, after = ids("a" * 40), ids("b" * 40)
+    assert before[0].startswith("review_checklist:") and before[0] != after[0]
+    assert before[1].startswith("review_security_checklist:") and before[1] != after[1]
+    assert ids("a" * 40) == before  # the same head: the same blocks, ticks stay shown

@@ -40,10 +40,13 @@ def render_checklist(hotfix: HotfixSnapshot) -> list[Block]:
             )
         ),
     ]
+    # Slack clients keep what a person ticked across message updates unless the block's id
+    # changes: a new head (which clears every tick) gets new ids, so the boxes clear too.
+    head = (hotfix.review_head or "")[:12]
     if hotfix.state == "in_review":
         blocks.append(
             ActionsBlock(
-                block_id=BlockId.CHECKLIST,
+                block_id=f"{BlockId.CHECKLIST}:{head}",
                 elements=[
                     CheckboxesElement(action_id=ActionId.CHECKLIST, options=_options(REVIEW_ITEMS))
                 ],
@@ -52,7 +55,7 @@ def render_checklist(hotfix: HotfixSnapshot) -> list[Block]:
         if hotfix.security_fix:
             blocks.append(
                 ActionsBlock(
-                    block_id=BlockId.SECURITY_CHECKLIST,
+                    block_id=f"{BlockId.SECURITY_CHECKLIST}:{head}",
                     elements=[
                         CheckboxesElement(
                             action_id=ActionId.SECURITY_CHECKLIST,
