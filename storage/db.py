@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,10 +76,14 @@ def transaction(sessions: sessionmaker[Session], *, read_only: bool = False) -> 
         raise DatabaseUnavailable(str(exc.orig or exc)) from exc
 
 
-@functools.cache
 def _reader(engine: Engine) -> Engine:
-    """The same engine (pool, events), marked so SQLite begins its transactions deferred."""
-    return engine.execution_options(**{READ_ONLY: True})
+    """The same engine (pool, events), marked so SQLite begins its transactions deferred;
+    made once and kept on the engine (it lives exactly as long)."""
+    reader = engine.__dict__.get("_hotfix_reader")
+    if reader is None:
+        reader = engine.execution_options(**{READ_ONLY: True})
+        engine.__dict__["_hotfix_reader"] = reader
+    return reader
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
