@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from github import Auth
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
@@ -45,7 +44,7 @@ from workflows.config import (
     settings_problems,
 )
 from workflows.git_repo import Repository, redact
-from workflows.github_client import GitHubRepository
+from workflows.github_client import AppIdentity, GitHubRepository
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixService, system_clock
 from workflows.lifecycle import mermaid
@@ -149,16 +148,15 @@ def github_repository(settings: Settings, policy: Policy) -> GitHubRepository | 
     if not policy.repository.github:
         return None
     if settings.github_token is not None:
-        auth: str | Auth.Auth = settings.github_token.get_secret_value()
+        auth: str | AppIdentity = settings.github_token.get_secret_value()
         credentials = "GITHUB_TOKEN"
-    elif settings.github_app_id is not None and settings.github_app_installation_id is not None:
+    elif settings.github_app_id is not None:
         pem = settings.github_app_pem()
         assert pem is not None  # Settings refuses an app without a key
-        auth = Auth.AppAuth(settings.github_app_id, pem).get_installation_auth(
-            settings.github_app_installation_id
-        )
+        auth = AppIdentity(settings.github_app_id, pem, settings.github_app_installation_id)
         credentials = (
-            "the GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID and its private key)"
+            "the GitHub App (GITHUB_APP_ID, its private key, GITHUB_APP_INSTALLATION_ID if set; "
+            "it must be installed on the repository)"
         )
     else:
         return None
@@ -332,9 +330,11 @@ def _github_identity(settings: Settings, policy: Policy) -> str:
     if settings.github_token is not None:
         who = "GITHUB_TOKEN"
     elif settings.github_app_id is not None:
-        who = (
-            f"GitHub App {settings.github_app_id} "
-            f"(installation {settings.github_app_installation_id})"
+        installation = settings.github_app_installation_id
+        who = f"GitHub App {settings.github_app_id} " + (
+            f"(installation {installation})"
+            if installation
+            else "(its installation is looked up on first use)"
         )
     else:
         return (

@@ -812,15 +812,14 @@ def test_a_github_app_from_a_key_file_or_a_one_line_variable(
     assert settings.github_app_pem() == app_key
     assert "PRIVATE KEY" not in repr(settings)
 
+    # The installation's id may be left out: the bot looks it up for the repository.
+    monkeypatch.delenv("GITHUB_APP_INSTALLATION_ID")
+    assert load_settings().github_app_installation_id is None
+
 
 @pytest.mark.parametrize(
     ("variables", "problem"),
     [
-        (
-            {"GITHUB_APP_ID": "4242", "GITHUB_APP_PRIVATE_KEY": "{key}"},
-            "GITHUB_APP_INSTALLATION_ID: required with GITHUB_APP_ID (the number at the end of "
-            "the installation's settings URL, …/settings/installations/<id>)",
-        ),
         (
             {"GITHUB_APP_INSTALLATION_ID": "77"},
             "GITHUB_APP_ID: required with GITHUB_APP_INSTALLATION_ID (the App ID on the app's "

@@ -41,6 +41,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/user": ("get",),
     "/rate_limit": ("get",),
     "/repos/{owner}/{repo}": ("get",),
+    "/repos/{owner}/{repo}/installation": ("get",),
     "/repos/{owner}/{repo}/pulls": ("get", "post"),
     "/repos/{owner}/{repo}/pulls/{pull_number}": ("get", "patch"),
     "/repos/{owner}/{repo}/pulls/{pull_number}/commits": ("get",),

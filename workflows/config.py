@@ -112,7 +112,8 @@ class Settings(BaseSettings):
     github_token: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
     github_timeout: int = 15  # seconds for one GitHub request
-    # Or a GitHub App: its id, its installation on the repository's account, its private key.
+    # Or a GitHub App: its id, its private key and (optional: looked up otherwise) the id of
+    # its installation on the repository's account.
     github_app_id: int | None = None
     github_app_installation_id: int | None = None
     github_app_private_key: SecretStr | None = None
@@ -138,7 +139,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_complete_github_identity(self) -> Settings:
-        """A token, or a complete GitHub App (id, installation, one readable key) — not both."""
+        """A token, or a complete GitHub App (an id and one readable key) — not both."""
         app = {
             "GITHUB_APP_ID": self.github_app_id,
             "GITHUB_APP_INSTALLATION_ID": self.github_app_installation_id,
@@ -156,11 +157,6 @@ class Settings(BaseSettings):
         if self.github_app_id is None:
             raise ValueError(
                 f"GITHUB_APP_ID: required with {given[0]} (the App ID on the app's settings page)"
-            )
-        if self.github_app_installation_id is None:
-            raise ValueError(
-                "GITHUB_APP_INSTALLATION_ID: required with GITHUB_APP_ID (the number at the end "
-                "of the installation's settings URL, …/settings/installations/<id>)"
             )
         if (self.github_app_private_key is None) == (self.github_app_private_key_file is None):
             raise ValueError(

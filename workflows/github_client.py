@@ -9,13 +9,22 @@ rate limit.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github import (
+    Auth,
+    Github,
+    GithubException,
+    GithubIntegration,
+    GithubRetry,
+    RateLimitExceededException,
+)
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
@@ -110,13 +119,22 @@ class ChecksState:
     pending: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class AppIdentity:
+    """A GitHub App: its id, its private key (PEM) and, if known, its installation's id."""
+
+    app_id: int
+    private_key: str = field(repr=False)
+    installation_id: int | None = None
+
+
 class GitHubRepository:
     """One ``owner/name`` repository on ``api_url`` (github.com or Enterprise ``/api/v3``)."""
 
     def __init__(
         self,
         api_url: str,
-        auth: str | Auth.Auth,
+        auth: str | Auth.Auth | AppIdentity,
         full_name: str,
         *,
         credentials: str = "GITHUB_TOKEN",
@@ -133,21 +151,51 @@ class GitHubRepository:
             allowed_methods=frozenset({"GET", "HEAD"}),
             status_forcelist=[500, 502, 503, 504],
         )
-        self._github = Github(
-            base_url=api_url.rstrip("/"),
-            auth=Auth.Token(auth) if isinstance(auth, str) else auth,
-            timeout=timeout,
-            retry=retry,
-            seconds_between_requests=0.25 if throttle else None,
-            seconds_between_writes=1.0 if throttle else None,
-            lazy=True,
-        )
+        self._options: dict[str, Any] = {
+            "base_url": api_url.rstrip("/"),
+            "timeout": timeout,
+            "retry": retry,
+            "seconds_between_requests": 0.25 if throttle else None,
+            "seconds_between_writes": 1.0 if throttle else None,
+        }
+        self._app: AppIdentity | None = None
+        self._github: Github | None = None
+        self._lock = threading.Lock()
+        if isinstance(auth, AppIdentity) and auth.installation_id is None:
+            self._app = auth  # its installation on this repository is looked up on first use
+        elif isinstance(auth, AppIdentity):
+            self._github = self._client_as(auth.installation_id or 0, auth)
+        else:
+            token = Auth.Token(auth) if isinstance(auth, str) else auth
+            self._github = Github(auth=token, lazy=True, **self._options)
         self.full_name = full_name
         self._timeout = timeout
         self._credentials = credentials  # what to check when GitHub refuses them
 
+    def _client_as(self, installation_id: int, app: AppIdentity) -> Github:
+        auth = Auth.AppAuth(app.app_id, app.private_key).get_installation_auth(installation_id)
+        return Github(auth=auth, lazy=True, **self._options)
+
+    def _client(self) -> Github:
+        """The API client; for a GitHub App without an installation id, found now (once)."""
+        with self._lock:
+            if self._github is None:
+                assert self._app is not None
+                owner, _, name = self.full_name.partition("/")
+                integration = GithubIntegration(
+                    auth=Auth.AppAuth(self._app.app_id, self._app.private_key), **self._options
+                )
+                try:
+                    installation = integration.get_repo_installation(owner, name)
+                finally:
+                    integration.close()
+                log.info("GitHub App installation for %s: %s", self.full_name, installation.id)
+                self._github = self._client_as(installation.id, self._app)
+            return self._github
+
     def close(self) -> None:
-        self._github.close()
+        if self._github is not None:
+            self._github.close()
 
     @contextmanager
     def _call(self, operation: str) -> Iterator[None]:
@@ -171,7 +219,7 @@ class GitHubRepository:
             raise GitHubFailed(operation, reason) from None
 
     def _repo(self) -> Repository:
-        return self._github.get_repo(self.full_name)
+        return self._client().get_repo(self.full_name)
 
     # ------------------------------------------------------------------ PRs
 

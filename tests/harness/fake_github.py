@@ -646,6 +646,7 @@ class _App:
     public_key: Any
     installations: set[int]
     token_lifetime: float
+    repos: frozenset[str] | None = None  # where it is installed (None: every repository)
 
 
 @dataclass
@@ -980,11 +981,13 @@ class FakeGitHub:
         installation_id: int,
         slug: str = "hotfix-bot",
         token_lifetime: float = 3600.0,
+        repos: Iterable[str] | None = None,
     ) -> str:
         """Register a GitHub App installed as ``installation_id``; return its private key (PEM).
 
         The app acts as the account ``<slug>[bot]``; its installation tokens last
-        ``token_lifetime`` seconds (an hour on GitHub).
+        ``token_lifetime`` seconds (an hour on GitHub). ``repos`` (``owner/name``) are where
+        it is installed, for ``GET /repos/{owner}/{repo}/installation``; None means all.
         """
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(
@@ -995,7 +998,12 @@ class FakeGitHub:
         with self._lock:
             self.add_user(f"{slug}[bot]", type="Bot")
             self._apps[str(app_id)] = _App(
-                app_id, slug, key.public_key(), {installation_id}, token_lifetime
+                app_id,
+                slug,
+                key.public_key(),
+                {installation_id},
+                token_lifetime,
+                None if repos is None else frozenset(r.lower() for r in repos),
             )
         return pem
 
@@ -1306,7 +1314,7 @@ class FakeGitHub:
             self._problem(f"{method} {shown_path}: not implemented by the fake GitHub")
             reply = _Reply(404, _error(404))
         elif (
-            authenticated := self._authenticate(lower_headers, app=shown_path.startswith("/app/"))
+            authenticated := self._authenticate(lower_headers, app=_as_the_app(shown_path))
         ) is None:
             # No header at all would be "Requires authentication"; PyGithub always sends one.
             message = "Bad credentials" if "authorization" in lower_headers else None
@@ -2114,6 +2122,47 @@ class FakeGitHub:
 
 # --------------------------------------------------------------------------------------------
 # Endpoints
+
+
+def _as_the_app(path: str) -> bool:
+    """Endpoints a GitHub App calls with its JWT (all others take tokens)."""
+    return (
+        path.startswith("/app/")
+        or re.fullmatch(r"/repos/[^/]+/[^/]+/installation", path) is not None
+    )
+
+
+@_route("GET", "/repos/{owner}/{repo}/installation")
+def _get_repo_installation(fake: FakeGitHub, call: _Call) -> _Reply:
+    app = next(a for a in fake._apps.values() if f"{a.slug}[bot]" == call.user.login)
+    repo = fake._repos.get(f"{call.params['owner']}/{call.params['repo']}".lower())
+    if repo is None or (app.repos is not None and repo.full_name.lower() not in app.repos):
+        return _Reply(404, _error(404))
+    installation = min(app.installations)
+    owner = fake._account(repo.owner, "Organization")
+    return _Reply(
+        200,
+        {
+            "id": installation,
+            "app_id": app.id,
+            "app_slug": app.slug,
+            "target_id": owner.id,
+            "target_type": owner.type,
+            "single_file_name": None,
+            "repository_selection": "all" if app.repos is None else "selected",
+            "access_tokens_url": f"{fake.api_url}/app/installations/{installation}/access_tokens",
+            "html_url": f"{fake.url}/organizations/{repo.owner}/settings/installations/"
+            f"{installation}",
+            "repositories_url": f"{fake.api_url}/installation/repositories",
+            "events": ["pull_request", "check_run"],
+            "account": fake._user_json(owner),
+            "permissions": {"contents": "write", "pull_requests": "write", "checks": "read"},
+            "created_at": _now(),
+            "updated_at": _now(),
+            "suspended_by": None,
+            "suspended_at": None,
+        },
+    )
 
 
 @_route("POST", "/app/installations/{installation_id}/access_tokens")
