@@ -338,8 +338,8 @@ def _github_identity(settings: Settings, policy: Policy) -> str:
         )
     else:
         return (
-            f"off for {policy.repository.github}: set GITHUB_TOKEN, or GITHUB_APP_ID, "
-            "GITHUB_APP_INSTALLATION_ID and GITHUB_APP_PRIVATE_KEY(_FILE)"
+            f"off for {policy.repository.github}: set GITHUB_TOKEN, or GITHUB_APP_ID and "
+            "GITHUB_APP_PRIVATE_KEY(_FILE)"
         )
     return f"{policy.repository.github} as {who}, API {settings.github_api_url}"
 

@@ -234,8 +234,8 @@ class HotfixReview:
         if self._github is None:
             raise DomainError(
                 "GitHub is not configured: set `repository.github` in the policy file and "
-                "`GITHUB_TOKEN` (or `GITHUB_APP_ID`, `GITHUB_APP_INSTALLATION_ID` and "
-                "`GITHUB_APP_PRIVATE_KEY`) in the environment."
+                "`GITHUB_TOKEN` (or `GITHUB_APP_ID` and `GITHUB_APP_PRIVATE_KEY`) in the "
+                "environment."
             )
         if not hotfix.branch:
             raise DomainError(f"{hotfix.key} has no branch yet.")
