@@ -19,12 +19,23 @@ from workflows.durations import format_duration
 from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import MergeBackReport
 from workflows.hotfixes import HotfixSnapshot
+from workflows.lifecycle import state_name
 from workflows.naming import Disclosure
 from workflows.review import TESTING_ITEMS, OpenedPullRequest, ReviewReset
 
 
 def _button(label: str, action: ActionId, hotfix: HotfixSnapshot, style: str | None = None):
     return ButtonElement(text=label, action_id=action, value=str(hotfix.id), style=style)
+
+
+def _next_step(hotfix: HotfixSnapshot, label: str, action: ActionId, hint: str) -> list[Block]:
+    """The one button that moves the hotfix on, and the command that does the same."""
+    return [
+        ActionsBlock(
+            block_id=BlockId.GIT_ACTIONS, elements=[_button(label, action, hotfix, "primary")]
+        ),
+        ContextBlock(elements=[MarkdownTextObject(text=hint)]),
+    ]
 
 
 def branch_ready(hotfix: HotfixSnapshot, *, offer_pr: bool = False) -> tuple[str, list[Block]]:
@@ -38,20 +49,11 @@ def branch_ready(hotfix: HotfixSnapshot, *, offer_pr: bool = False) -> tuple[str
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
     if offer_pr:
-        blocks.append(
-            ActionsBlock(
-                block_id=BlockId.GIT_ACTIONS,
-                elements=[_button("Open PR", ActionId.OPEN_PR, hotfix, "primary")],
-            )
-        )
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"When the fix is pushed: Open PR, or `/hotfix pr {hotfix.key}`."
-                    )
-                ]
-            )
+        blocks += _next_step(
+            hotfix,
+            "Open PR",
+            ActionId.OPEN_PR,
+            f"When the fix is pushed: Open PR, or `/hotfix pr {hotfix.key}`.",
         )
     return text, blocks
 
@@ -75,7 +77,7 @@ def git_failed(
     """One line: which operation failed and why; a Retry button; the state is unchanged."""
     text = (
         f"⚠️ *{hotfix.key}*: {mrkdwn.escape(what)} failed — {mrkdwn.fit(reason.rstrip('.'), 500)}. "
-        f"Nothing was half-done; {hotfix.key} stays *{hotfix.state.replace('_', ' ')}*."
+        f"Nothing was half-done; {hotfix.key} stays *{state_name(hotfix.state).lower()}*."
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
     if retry is not None:
@@ -161,21 +163,12 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
     summary = SectionBlock(text=MarkdownTextObject(text=_lines_within([head, *lines], 3000)))
     blocks.insert(0, summary)
     if not report.closed:
-        blocks.append(
-            ActionsBlock(
-                block_id=BlockId.GIT_ACTIONS,
-                elements=[_button("Re-check merge back", ActionId.MERGE_BACK, hotfix, "primary")],
-            )
-        )
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=f"Or `/hotfix merge-back {hotfix.key}`: targets already merged "
-                        "are skipped, so re-running is always safe."
-                    )
-                ]
-            )
+        blocks += _next_step(
+            hotfix,
+            "Re-check merge back",
+            ActionId.MERGE_BACK,
+            f"Or `/hotfix merge-back {hotfix.key}`: targets already merged are skipped, so "
+            "re-running is always safe.",
         )
     return head, blocks
 
