@@ -124,3 +124,57 @@ def test_a_new_head_gives_the_checklist_new_block_ids() -> None:
     assert before[0].startswith("review_checklist:") and before[0] != after[0]
     assert before[1].startswith("review_security_checklist:") and before[1] != after[1]
     assert ids("a" * 40) == before  # the same head: the same blocks, ticks stay shown
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "reads"),
+    [
+        (
+            "ci",
+            {"state": "failing", "failing": [["lint", None]], "pending": []},
+            "read CI: failing (lint)",
+        ),
+        (
+            "branch_created",
+            {"branch": "hotfix/x", "commit": "c", "base": "v1.2.3"},
+            "cut branch `hotfix/x` from `v1.2.3`",
+        ),
+        (
+            "merge_back_waiting",
+            {"merged": ["main"], "conflicts": {"develop": ["a.py"]}},
+            "merge back: merged into `main`; conflicts on `develop`",
+        ),
+        (
+            "review_reset",
+            {"from": "a", "to": "b", "new_commits": 2},
+            "cleared the review: the PR got new commits",
+        ),
+        ("pr_described", {"pr": 7}, "updated the description of PR #7"),
+    ],
+)
+def test_timeline_lines_read_as_sentences(kind: str, detail: dict, reads: str) -> None:
+    from types import SimpleNamespace
+
+    from bot.render.notices import timeline_line
+
+    event = SimpleNamespace(
+        kind=kind, detail=detail, actor="hotfix-bot", at=NOW, from_state="x", to_state="x"
+    )
+    assert timeline_line(event).endswith(f"Hotfix Bot {reads}")
+
+
+def test_every_event_the_workflows_record_has_words() -> None:
+    import re
+    from pathlib import Path
+
+    from bot.render.notices import EVENT_WORDS
+    from workflows.lifecycle import HotfixLifecycle
+
+    root = Path(__file__).resolve().parent.parent
+    source = "".join(p.read_text() for p in [*root.glob("workflows/*.py"), *root.glob("bot/*.py")])
+    kinds = set(re.findall(r'kind="([a-z_]+)"', source))
+    kinds |= {e.id for e in HotfixLifecycle.events}
+    kinds -= {"record_approval"}  # recorded as "approval"
+    # Fired by the deploy capability, which comes later (ROADMAP): words come with it.
+    future = {"deploy", "deploy_succeeded", "deploy_failure", "roll_back", "monitoring_passed"}
+    assert kinds - future - set(EVENT_WORDS) == set()

@@ -154,7 +154,27 @@ def home_view(active: list[HotfixSnapshot], visible: Visible) -> View:
     return View(type="home", blocks=blocks)
 
 
-EVENT_WORDS = {
+def _ci_words(detail: dict) -> str:
+    state = detail.get("state", "?")
+    failing = ", ".join(mrkdwn.fit(str(name), 80) for name, _ in detail.get("failing") or [])
+    return f"read CI: {mrkdwn.escape(str(state))}" + (f" ({failing})" if failing else "")
+
+
+def _merge_back_words(detail: dict) -> str:
+    parts = [
+        f"{label} {', '.join(f'`{mrkdwn.fit(str(t), 100)}`' for t in targets)}"
+        for label, targets in (
+            ("merged into", detail.get("merged") or []),
+            ("conflicts on", list(detail.get("conflicts") or {})),
+            ("PRs for", list(detail.get("pull_requests") or {})),
+        )
+        if targets
+    ]
+    return "merge back: " + ("; ".join(parts) or "every target already had the fix")
+
+
+#: How each timeline event reads (``{key}`` comes from the event's detail).
+EVENT_WORDS: dict[str, str | Callable[[dict], str]] = {
     "assess": "assessed it",
     "approval": "approved as {role}",
     "approve": "completed the approvals",
@@ -162,18 +182,32 @@ EVENT_WORDS = {
     "abort": "aborted it: {reason}",
     "override": "overrode the severity matrix: {reason}",
     "escalated": "escalated to {role}",
+    "escalation_undelivered": "could not post escalation step {step} ({reason})",
     "card_failed": "could not update Slack ({error})",
+    "base_chosen": "chose `{tag}` as the production base",
+    "no_base": "found no production tag matching `{pattern}`",
+    "version_reserved": "reserved version `{version}`",
+    "branch_created": "cut branch `{branch}` from `{base}`",
+    "pr_opened": "opened PR #{pr}",
+    "pr_described": "updated the description of PR #{pr}",
+    "ci": _ci_words,
+    "review_reset": "cleared the review: the PR got new commits",
+    "review_passed": "passed the review",
+    "tagged": "tagged `{tag}`",
+    "merge_back_waiting": _merge_back_words,
+    "merged_back": _merge_back_words,
 }
 
 
 def timeline_line(event: TimelineEntry) -> str:
-    detail = {k: mrkdwn.fit(str(v), 300) for k, v in (event.detail or {}).items()}
+    raw = event.detail or {}
+    detail = {k: mrkdwn.fit(str(v), 300) for k, v in raw.items()}
     if "role" in detail:
-        detail["role"] = role_title(str(event.detail["role"]))
-    template = EVENT_WORDS.get(event.kind, event.kind.replace("_", " "))
+        detail["role"] = role_title(str(raw["role"]))
+    words = EVENT_WORDS.get(event.kind, event.kind.replace("_", " "))
     try:
-        what = template.format(**detail)
-    except KeyError:
+        what = words(raw) if callable(words) else words.format(**detail)
+    except (KeyError, TypeError, ValueError, AttributeError):
         what = event.kind.replace("_", " ")
     who = "Hotfix Bot" if event.actor == BOT_ACTOR else mrkdwn.user(event.actor)
     moved = (
