@@ -17,7 +17,7 @@ def slack_group_members(client: WebClient) -> GroupMembers:
         except SlackApiError as error:
             raise GroupLookupError(str(error.response.get("error", "unknown_error"))) from error
         except (SlackClientError, OSError) as error:
-            raise GroupLookupError(type(error).__name__) from error
+            raise GroupLookupError("Slack could not be reached") from error
         return list(response.get("users") or [])
 
     return members

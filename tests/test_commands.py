@@ -47,7 +47,10 @@ def test_status_without_id_lists_this_channel_and_list_lists_all(running_bot: Ru
 
 def test_status_of_an_unknown_hotfix(running_bot: RunningBot) -> None:
     assert "There is no hotfix HF-42" in reply(running_bot, "status HF-42")["text"]
-    assert "There is no hotfix 'banana'" in reply(running_bot, "status banana")["text"]
+    assert (
+        "There is no hotfix `banana` (hotfixes are named like HF-12)"
+        in (reply(running_bot, "status banana")["text"])
+    )
 
 
 def test_abort_needs_a_reason_and_the_right_person(running_bot: RunningBot) -> None:

@@ -31,7 +31,7 @@ def hotfix_id_from(action: dict[str, Any]) -> int:
     """The hotfix id a button carries; anything else is refused (and logged by the funnel)."""
     value = str(action.get("value", ""))
     if not value.isdigit() or len(value) > 12:
-        raise HotfixNotFound(repr(value[:20]))
+        raise HotfixNotFound("behind this button")
     return int(value)
 
 

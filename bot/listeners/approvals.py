@@ -38,7 +38,7 @@ def _hotfix_id(view: dict[str, Any]) -> int:
     except ValueError:
         value = None
     if not isinstance(value, int):
-        raise HotfixNotFound(repr(str(value)[:20]))
+        raise HotfixNotFound("behind this form")
     return value
 
 

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
+from bot import mrkdwn
 from bot.errors import reported
 from bot.ids import Command, Subcommand
 from bot.render.approvals import ended_notice
@@ -119,5 +120,5 @@ def register(app: App, services: BotServices) -> None:
 def _hotfix_id(key: str) -> int:
     hotfix_id = parse_key(key)
     if hotfix_id is None:
-        raise HotfixNotFound(repr(key[:20]))
+        raise HotfixNotFound(f"`{mrkdwn.escape(key[:20])}` (hotfixes are named like HF-12)")
     return hotfix_id
