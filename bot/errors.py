@@ -24,8 +24,8 @@ from workflows.github_client import GitHubFailed
 log = logging.getLogger(__name__)
 
 SLACK_ERROR_MESSAGES = {
-    "expired_trigger_id": "Slack took too long to open the form. Run the command again.",
-    "invalid_trigger_id": "Slack took too long to open the form. Run the command again.",
+    "expired_trigger_id": "The form could not open in time. Run the command again.",
+    "invalid_trigger_id": "The form could not open in time. Run the command again.",
 }
 
 
@@ -34,8 +34,8 @@ def user_message(error: Exception) -> str:
     if isinstance(error, DomainError):
         return error.user_message
     if isinstance(error, (GitOperationFailed, GitHubFailed)):
-        log.warning("%s", error)
-        return f"{error.operation} failed: {error.reason}. Nothing was changed; try again."
+        log.warning("%s%s", error, f" — {error.detail}" if getattr(error, "detail", "") else "")
+        return f"{error.operation} failed: {error.reason}. It is safe to try again."
     if isinstance(error, DatabaseUnavailable):
         log.warning("database unavailable: %s", error)
         return UNAVAILABLE_MESSAGE

@@ -194,9 +194,11 @@ class GitFlow:
         try:
             outcome = work()
         except (GitOperationFailed, GitHubFailed) as failure:
+            detail = getattr(failure, "detail", "")
+            log.warning("%s: %s%s", hotfix.key, failure, f" — {detail}" if detail else "")
             outcome = render.git_failed(hotfix, failure.operation, failure.reason, retry)
-        except DomainError as refused:
-            outcome = render.git_failed(hotfix, what, refused.user_message, retry)
+        except DomainError as refused:  # the bot's own words (may hold mentions): not escaped
+            outcome = render.git_failed(hotfix, what, refused.user_message, retry, trusted=True)
         except DatabaseUnavailable:
             outcome = render.git_failed(hotfix, what, "the bot's database is unavailable", retry)
         except Exception:  # the thread must hear about it; the log keeps the trace

@@ -203,7 +203,7 @@ def test_an_expired_trigger_tells_the_user_to_run_the_command_again(
     response = bot.slack.slash("start critical x", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL)
     assert response.status == 200
     reply = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER))[0]
-    assert "took too long to open the form" in reply["text"]
+    assert "The form could not open in time. Run the command again." in reply["text"]
     assert reply["response_type"] == "ephemeral"
 
 

@@ -431,7 +431,7 @@ def test_merge_gives_up_when_the_target_keeps_moving(
     monkeypatch.setattr(git_repo._Session, "push_commit", always_beaten)
     with pytest.raises(GitOperationFailed) as failed:
         repository.merge("hotfix/SEC-123", "develop", "Merge hotfix")
-    assert failed.value.reason.startswith("non-fast-forward")
+    assert failed.value.reason.startswith("develop kept moving while the bot merged into it")
 
 
 def test_delete_branch(repository: Repository, origin: Origin) -> None:
@@ -464,8 +464,8 @@ def test_unreachable_path(tmp_path: Path) -> None:
         repository.create_branch("hotfix/x", "v1.2.3")
 
     assert failed.value.operation == "create branch hotfix/x"
-    assert failed.value.reason == "could not reach the remote"
-    assert str(failed.value) == "create branch hotfix/x: could not reach the remote"
+    assert failed.value.reason == git_repo.NOT_FOUND
+    assert str(failed.value) == f"create branch hotfix/x: {git_repo.NOT_FOUND}"
 
 
 def test_credentials_never_show(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -476,7 +476,7 @@ def test_credentials_never_show(tmp_path: Path, caplog: pytest.LogCaptureFixture
         repository.latest_production_tag()
 
     error = failed.value
-    assert error.reason == "could not reach the remote"
+    assert error.reason == git_repo.UNREACHABLE
     assert "\n" not in error.reason
     shown = " ".join([str(error), repr(error), error.reason, error.detail, repr(repository)])
     shown += caplog.text + str(repository.path)
@@ -519,7 +519,7 @@ def test_authentication_fails_fast_instead_of_prompting(
         started = time.monotonic()
         with pytest.raises(GitOperationFailed) as failed:
             repository.remote_branches()
-        assert failed.value.reason == "authentication failed"
+        assert failed.value.reason == git_repo.AUTH_FAILED
         assert "s3cr3t" not in str(failed.value) + failed.value.detail
         assert time.monotonic() - started < 10
 
@@ -595,7 +595,7 @@ def test_push_failure_reasons() -> None:
     reason = git_repo._push_reason
     assert reason(["[rejected] (non-fast-forward)"], [], "", 60, timed_out=False) == (
         "non-fast-forward",
-        "non-fast-forward",
+        "someone pushed to the branch meanwhile; retry",
     )
     assert reason(["[rejected] (fetch first)"], [], "", 60, timed_out=False)[0] == (
         "non-fast-forward"
@@ -611,7 +611,7 @@ def test_push_failure_reasons() -> None:
     ] == ("remote rejected: pre-receive hook declined")
     assert reason([], [], "fatal: Authentication failed for 'https://x'", 60, timed_out=False)[
         1
-    ] == ("authentication failed")
+    ] == (git_repo.AUTH_FAILED)
     assert reason([], [], "", 60, timed_out=True)[1] == "timed out after 60 s"
 
 

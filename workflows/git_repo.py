@@ -672,7 +672,8 @@ class Repository:
                         continue
                     raise GitOperationFailed(
                         operation,
-                        f"non-fast-forward: {target_branch} moved during the merge twice",
+                        f"{target_branch} kept moving while the bot merged into it (people are "
+                        "pushing to it): retry in a moment",
                         detail=rejected.detail,
                     ) from None
                 return MergeResult(target_branch, commit, True)
@@ -989,10 +990,13 @@ _AUTH_MARKS: Final = (
     "invalid username or password",
     "the requested url returned error: 401",
     "the requested url returned error: 403",
-    "host key verification failed",
+)
+_NOT_FOUND_MARKS: Final = (
+    "does not appear to be a git repository",
+    "repository not found",
+    "the requested url returned error: 404",
 )
 _UNREACHABLE_MARKS: Final = (
-    "does not appear to be a git repository",
     "could not read from remote repository",
     "could not resolve host",
     "failed to connect",
@@ -1000,12 +1004,23 @@ _UNREACHABLE_MARKS: Final = (
     "connection timed out",
     "network is unreachable",
     "unable to access",
-    "repository not found",
     "no route to host",
     "unable to connect",
     "the remote end hung up unexpectedly",
-    "the requested url returned error: 404",
 )
+# What the people in the thread read (one line each, with what to check).
+AUTH_FAILED: Final = (
+    "git authentication failed: the remote refused the bot's git credentials (check "
+    "`repository.remote` and the git credentials on the bot's host)"
+)
+HOST_KEY_UNKNOWN: Final = (
+    "the remote's SSH host key is not trusted yet: add it to known_hosts on the bot's host"
+)
+NOT_FOUND: Final = (
+    "the remote repository was not found: check `repository.remote`, and that the bot's git "
+    "credentials can see it"
+)
+UNREACHABLE: Final = "could not reach the remote: check that the bot's host can reach it"
 
 
 def _reason(stderr: str, timeout: float, *, timed_out: bool = False, status: int = 0) -> str:
@@ -1013,10 +1028,14 @@ def _reason(stderr: str, timeout: float, *, timed_out: bool = False, status: int
     lowered = stderr.lower()
     if timed_out or any(mark.lower() in lowered for mark in _TIMEOUT_MARKS):
         return f"timed out after {timeout:g} s"
+    if "host key verification failed" in lowered:
+        return HOST_KEY_UNKNOWN
     if any(mark in lowered for mark in _AUTH_MARKS):
-        return "authentication failed"
+        return AUTH_FAILED
+    if any(mark in lowered for mark in _NOT_FOUND_MARKS):
+        return NOT_FOUND
     if any(mark in lowered for mark in _UNREACHABLE_MARKS):
-        return "could not reach the remote"
+        return UNREACHABLE
     for line in stderr.splitlines():
         text = line.strip()
         for prefix in ("fatal:", "error:"):
@@ -1046,17 +1065,17 @@ def _push_reason(
             message = match.group(1) if match else "declined"
         return None, f"remote rejected: {message}"
     if "(stale info)" in text:
-        return "stale", "the remote changed meanwhile (stale info)"
+        return "stale", "the branch changed on the remote meanwhile; retry"
     if "(already exists)" in text:
         return "exists", "already exists on the remote"
     if "(non-fast-forward)" in text or "(fetch first)" in text:
-        return "non-fast-forward", "non-fast-forward"
+        return "non-fast-forward", "someone pushed to the branch meanwhile; retry"
     if "[rejected]" in text:
         match = re.search(r"\[rejected\]\s*\((.*)\)", text)
         return None, f"rejected: {match.group(1) if match else 'by the remote'}"
     reason = _reason(detail, timeout, timed_out=timed_out)
     if reason.startswith("git exited") or not (detail.strip() or timed_out):
-        reason = "the push reported no result for the ref"
+        reason = "the remote did not confirm the push; check the branch on the remote, then retry"
     return None, reason
 
 

@@ -72,12 +72,22 @@ def create_branch_offer(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
 
 
 def git_failed(
-    hotfix: HotfixSnapshot, what: str, reason: str, retry: ActionId | None
+    hotfix: HotfixSnapshot,
+    what: str,
+    reason: str,
+    retry: ActionId | None,
+    *,
+    trusted: bool = False,
 ) -> tuple[str, list[Block]]:
-    """One line: which operation failed and why; a Retry button; the state is unchanged."""
+    """One line: which operation failed and why; a Retry button; the state is unchanged.
+
+    ``reason`` is escaped unless ``trusted`` (the bot's own message, which may mention people).
+    """
+    why = reason.rstrip(".") if trusted else mrkdwn.fit(reason.rstrip("."), 500)
     text = (
-        f"⚠️ *{hotfix.key}*: {mrkdwn.escape(what)} failed — {mrkdwn.fit(reason.rstrip('.'), 500)}. "
-        f"Nothing was half-done; {hotfix.key} stays *{state_name(hotfix.state).lower()}*."
+        f"⚠️ *{hotfix.key}*: {mrkdwn.escape(what)} failed — {why}. "
+        f"{hotfix.key} stays *{state_name(hotfix.state).lower()}*; what was already done is "
+        "kept, so retrying is safe."
     )
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
     if retry is not None:
