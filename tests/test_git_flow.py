@@ -141,8 +141,8 @@ def open_hotfix_without_base(bot: RunningBot) -> dict:
 @pytest.mark.parametrize("policy_path", [{"repository": {"auto_branch": False}}], indirect=True)
 def test_without_auto_branch_a_button_creates_it(running_bot: RunningBot, origin: Origin) -> None:
     bot = running_bot
-    approve_all(bot, "PAY-1 high Refunds fail", then=("*HF-1* is approved. Create",))
-    offer = bot.fake.wait_for(lambda: in_thread(bot, "*HF-1* is approved. Create its branch"))[0]
+    approve_all(bot, "PAY-1 high Refunds fail", then=("🌱 *HF-1*: create its branch",))
+    offer = bot.fake.wait_for(lambda: in_thread(bot, "🌱 *HF-1*: create its branch"))[0]
     assert bot.rows(Hotfix)[0].state == "approved"
     click(bot, offer, "Create branch", REQUESTER)
     bot.fake.wait_for(lambda: in_thread(bot, "🌿"), timeout=10)

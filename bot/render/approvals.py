@@ -114,8 +114,13 @@ def approved_notice(hotfix: HotfixSnapshot, *, auto_branch: bool) -> str:
         else f"create the hotfix branch from {base} with the button below."
     )
     return (
-        f"✅ *{hotfix.key} is approved* by all {len(hotfix.required_roles)} approvers.\n"
-        f"*Next (procedure Phase 2):* {following} Keep the change minimal."
+        f"✅ *{hotfix.key} is approved* by "
+        + (
+            f"all {len(hotfix.required_roles)} approvers.\n"
+            if len(hotfix.required_roles) > 1
+            else "its approver.\n"
+        )
+        + f"*Next (procedure Phase 2):* {following} Keep the change minimal."
     )
 
 

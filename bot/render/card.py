@@ -169,12 +169,17 @@ def render_assessment(hotfix: HotfixSnapshot) -> list[Block]:
             f"*Reporter:* {mrkdwn.user(hotfix.reporter_id)}",
             f"*Estimated Fix Time:* {estimated}",
             f"*Ticket:* {mrkdwn.fit(hotfix.ticket, 100) if hotfix.ticket else '—'}",
-            f"*Production:* {f'`{hotfix.base_tag}`' if hotfix.base_tag else 'looking it up…'}",
+            f"*Production:* {f'`{hotfix.base_tag}`' if hotfix.base_tag else 'not known yet'}",
             f"*Security fix:* {'yes' if hotfix.security_fix else 'no'}"
             f"  ·  *Database migration:* {'yes' if hotfix.needs_migration else 'no'}",
         ]
     )
-    approvers = "\n".join(f"☐ {role_title(role)}: ___________" for role in hotfix.required_roles)
+    approvers = "\n".join(
+        f"☑ {role_title(role)}: {mrkdwn.user(given.user_id)}"
+        if (given := hotfix.approval_for(role))
+        else f"☐ {role_title(role)}: ___________"
+        for role in hotfix.required_roles
+    )
     return [
         HeaderBlock(text=f"Hotfix Request · {hotfix.key}"),
         SectionBlock(text=MarkdownTextObject(text=summary)),

@@ -60,7 +60,10 @@ def branch_ready(hotfix: HotfixSnapshot, *, offer_pr: bool = False) -> tuple[str
 
 def create_branch_offer(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
     text = (
-        f"*{hotfix.key}* is approved. Create its branch from `{hotfix.base_tag or '?'}` when ready."
+        f"🌱 *{hotfix.key}*: create its branch from `{hotfix.base_tag}` when you are ready."
+        if hotfix.base_tag
+        else f"🌱 *{hotfix.key}*: choose its production base first "
+        f"(`/hotfix base {hotfix.key} <tag>`), then create its branch."
     )
     return text, [
         SectionBlock(text=MarkdownTextObject(text=text)),

@@ -250,4 +250,5 @@ def list_blocks(
                 )
             )
         )
-    return f"{len(hotfixes)} active hotfixes {where}", blocks
+    count = len(hotfixes)
+    return f"{count} active hotfix{'' if count == 1 else 'es'} {where}", blocks
