@@ -49,6 +49,9 @@ class Escalations:
         self._timers = timers
         self._policy = policy
         self._clock = clock
+        # Steps claimed but not posted whose claim could not be given back (database down):
+        # given back first at the next try, so the step is announced rather than skipped.
+        self._unposted: dict[int, tuple[int, str]] = {}
         timers.register(ESCALATE_JOB, self.escalate)
 
     def _due_at(self, hotfix: HotfixSnapshot) -> datetime:
@@ -82,6 +85,10 @@ class Escalations:
         the claim back and tries again shortly.
         """
         try:
+            if hotfix_id in self._unposted:
+                step, reason = self._unposted[hotfix_id]
+                self._service.unmark_escalated(hotfix_id, step, reason=reason)
+                del self._unposted[hotfix_id]
             due = self._service.escalation_due(hotfix_id)
         except DatabaseUnavailable:
             self._retry_soon(hotfix_id)
@@ -112,7 +119,10 @@ class Escalations:
         try:
             self._cards.post_in_thread(hotfix, text)
         except SlackApiError as error:
-            self._service.unmark_escalated(hotfix_id, step, reason=slack_error_code(error))
+            try:
+                self._service.unmark_escalated(hotfix_id, step, reason=slack_error_code(error))
+            except DatabaseUnavailable:
+                self._unposted[hotfix_id] = (step, slack_error_code(error))
             self._retry_soon(hotfix_id)
             return
         if not last:

@@ -137,8 +137,9 @@ class HotfixGit:
             hotfix = self.find_base(hotfix_id)
         if not hotfix.base_tag:
             raise DomainError(
-                f"No production tag matches `{self.pattern}`, so {hotfix.key} has no base to "
-                f"branch from. Choose one: `/hotfix base {hotfix.key} <tag>`."
+                f"No tag on the remote matches `{self.pattern}`, so {hotfix.key} has no "
+                "production base to branch from. Push the tag of the release in production "
+                "(or fix `repository.tag_pattern` in the policy file), then retry."
             )
         version = hotfix.version or self.reserve_version(hotfix)
         name, result = self._cut(hotfix, hotfix.branch or self._branch_name(hotfix, version))

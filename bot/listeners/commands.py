@@ -53,16 +53,16 @@ def register(app: App, services: BotServices) -> None:
             if rest:
                 hotfix_id = _hotfix_id(rest.split()[0])
                 hotfix = hotfixes.get(hotfix_id)
-                if hotfix.state in REVIEW_STATES and hotfix.pr_number is not None:
-                    # status re-reads CI; what it cannot read (or a hotfix just moving on)
-                    # still leaves the status to show
-                    with contextlib.suppress(GitHubFailed, HotfixMovedOn):
-                        hotfix = services.git.check_ci(hotfix_id)
                 if not visible(hotfix):
                     raise DomainError(
                         f"{hotfix.key} is a security fix: its details are shown to its "
                         "requester and to role holders only."
                     )
+                if hotfix.state in REVIEW_STATES and hotfix.pr_number is not None:
+                    # status re-reads CI; what it cannot read (or a hotfix just moving on)
+                    # still leaves the status to show
+                    with contextlib.suppress(GitHubFailed, HotfixMovedOn):
+                        hotfix = services.git.check_ci(hotfix_id)
                 text, blocks = status_blocks(
                     hotfix, hotfixes.timeline(hotfix_id), now=services.clock()
                 )

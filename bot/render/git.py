@@ -105,8 +105,9 @@ def git_failed(
 def no_base(hotfix: HotfixSnapshot, pattern: str) -> str:
     return (
         f"⚠️ *{hotfix.key}*: no tag on the remote matches `{mrkdwn.escape(pattern)}`, so there "
-        "is no production base yet. Approval cannot produce a branch until one is chosen: "
-        f"`/hotfix base {hotfix.key} <tag>`."
+        "is no production base to branch from yet. Push the tag of the release in production "
+        "(or fix `repository.tag_pattern` in the policy file); the branch is cut from the "
+        f"newest matching tag, or from one you name with `/hotfix base {hotfix.key} <tag>`."
     )
 
 
