@@ -864,3 +864,10 @@ def test_an_incomplete_or_wrong_github_app_is_explained(
         load_settings()
     assert raised.value.problems == [problem]
     assert "ghp_this_is_a_token" not in str(raised.value)
+
+
+def test_a_poll_interval_without_a_unit_is_refused_like_a_budget() -> None:
+    problems = policy_problems(MINIMAL + "review:\n  poll_interval: 5\n")
+    assert problems == [
+        "hotfix.yml: review.poll_interval: expected a duration such as 15m or 1h30m, got 5"
+    ]

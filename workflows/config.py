@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -537,19 +538,22 @@ class Approvals(_Section):
     distinct_people: bool = True
 
 
+def _duration(value: object) -> timedelta:
+    """A duration as people type it (15m, 1h30m); a bare number has no unit and is refused."""
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, timedelta):
+        return value
+    raise ValueError(f"expected a duration such as 15m or 1h30m, got {_shown(value)}")
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
 class Budgets(_Section):
     """How long each phase may take before the bot nudges and escalates."""
 
-    assessment: timedelta = timedelta(minutes=15)
-
-    @field_validator("assessment", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        if isinstance(value, str):
-            return parse_duration(value)
-        if isinstance(value, timedelta):
-            return value
-        raise ValueError(f"expected a duration such as 15m or 1h30m, got {_shown(value)}")
+    assessment: Duration = timedelta(minutes=15)
 
 
 class Security(_Section):
@@ -575,14 +579,7 @@ class Review(_Section):
     max_lines: int = Field(default=300, ge=1)
     suspicious_paths: tuple[str, ...] = DEFAULT_SUSPICIOUS_PATHS
     require_github_approval: bool = True
-    poll_interval: timedelta = timedelta(minutes=1)
-
-    @field_validator("poll_interval", mode="before")
-    @classmethod
-    def _duration(cls, value: object) -> object:
-        if isinstance(value, str):
-            return parse_duration(value)
-        return value
+    poll_interval: Duration = timedelta(minutes=1)
 
     @field_validator("github_reviewers")
     @classmethod
