@@ -74,3 +74,32 @@ def test_role_titles() -> None:
         "CTO",
         "VP SRE",
     ]
+
+
+def test_a_role_that_cannot_be_checked_is_not_refused_as_missing() -> None:
+    """Omar is CTO directly; the Security group cannot be listed: he is not told he lacks
+    Security, he is told to retry."""
+    from workflows.lifecycle import HotfixLifecycle, Refused
+
+    groups = Groups()
+    groups.members["S0SEC"] = ["U0SAM"]
+    directory = RoleDirectory({"cto": ["U0OMAR"], "security": ["S0SEC"]}, groups)
+    groups.failing = True
+    held = directory.roles_of("U0OMAR")
+    assert held == {"cto"}
+    with pytest.raises(RolesUnavailable):
+        held.require_known(["security"])
+    held.require_known(["cto"])  # what could be checked is fine
+
+    class Model:
+        state = "awaiting_approval"
+        key = "HF-1"
+        required_roles = ("security",)
+        approvals: tuple = ()
+        requester_id = "U0ALICE"
+
+    machine = HotfixLifecycle(model=Model(), state_field="state")
+    with pytest.raises(RolesUnavailable):
+        machine.may_approve(role="security", actor="U0OMAR", actor_roles=held)
+    with pytest.raises(Refused, match="Only a holder of the Security role"):
+        machine.may_approve(role="security", actor="U0OMAR", actor_roles=frozenset({"cto"}))

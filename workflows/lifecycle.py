@@ -8,13 +8,13 @@ deploy, monitoring, merge back) add the work done in each state, not new ways to
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from statemachine import State, StateMachine
 
 from workflows.errors import DomainError
-from workflows.roles import role_title
+from workflows.roles import HeldRoles, role_title
 from workflows.severity import Severity
 
 #: Roles that may override a MEDIUM/LOW refusal, and abort any hotfix (besides its requester).
@@ -112,6 +112,7 @@ class HotfixLifecycle(StateMachine):
                 "least one other pair of eyes. Nothing was recorded."
             )
         if role not in actor_roles:
+            _sure_lacks(actor_roles, [role])
             who = f": {role_holders}" if role_holders else ""
             raise Refused(
                 f"Only a holder of the {title} role can approve {hotfix.key} as {title}{who}. "
@@ -130,6 +131,7 @@ class HotfixLifecycle(StateMachine):
     ) -> None:
         hotfix = self.model
         if not set(actor_roles) & set(hotfix.required_roles):
+            _sure_lacks(actor_roles, hotfix.required_roles)
             raise Refused(
                 f"Only an approver of {hotfix.key} ({_titles(hotfix.required_roles)}) can "
                 "reject it. Nothing was recorded."
@@ -140,6 +142,7 @@ class HotfixLifecycle(StateMachine):
         self, actor: str, actor_roles: Collection[str], reason: str = "", **_: Any
     ) -> None:
         if not set(actor_roles) & set(OVERRIDE_ROLES):
+            _sure_lacks(actor_roles, OVERRIDE_ROLES)
             raise Refused(
                 f"Only an {_titles(OVERRIDE_ROLES)} can override the severity matrix. "
                 "Nothing was recorded."
@@ -151,11 +154,18 @@ class HotfixLifecycle(StateMachine):
     ) -> None:
         hotfix = self.model
         if actor != hotfix.requester_id and not set(actor_roles) & set(OVERRIDE_ROLES):
+            _sure_lacks(actor_roles, OVERRIDE_ROLES)
             raise Refused(
                 f"Only the requester of {hotfix.key} (<@{hotfix.requester_id}>) or an "
                 f"{_titles(OVERRIDE_ROLES)} can abort it. Nothing was recorded."
             )
         _require_reason(reason, "abort")
+
+
+def _sure_lacks(actor_roles: Collection[str], roles: Iterable[str]) -> None:
+    """A refusal for a missing role is only given when that role could be checked."""
+    if isinstance(actor_roles, HeldRoles):
+        actor_roles.require_known(roles)
 
 
 def _require_reason(reason: str, verb: str) -> None:

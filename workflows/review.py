@@ -365,7 +365,9 @@ class HotfixReview:
             raise Refused(
                 f"You wrote part of {hotfix.key}'s change, so someone else must review it."
             )
-        if hotfix.security_fix and SECURITY_ROLE not in self._service.directory.roles_of(reviewer):
+        reviewer_roles = self._service.directory.roles_of(reviewer)
+        if hotfix.security_fix and SECURITY_ROLE not in reviewer_roles:
+            reviewer_roles.require_known([SECURITY_ROLE])
             holders = ", ".join(
                 mention(p) for p in self._service.directory.principals(SECURITY_ROLE)
             )

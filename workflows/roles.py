@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -62,6 +62,26 @@ class RolesUnavailable(DomainError):
 GroupMembers = Callable[[str], Sequence[str]]
 
 
+class HeldRoles(frozenset[str]):
+    """The roles someone holds, and the roles that could not be checked (a user group Slack
+    would not list, with nothing known from before)."""
+
+    unknown: dict[str, RolesUnavailable]
+
+    def __new__(
+        cls, held: Iterable[str], unknown: Mapping[str, RolesUnavailable] | None = None
+    ) -> HeldRoles:
+        roles = super().__new__(cls, held)
+        roles.unknown = dict(unknown or {})
+        return roles
+
+    def require_known(self, roles: Iterable[str]) -> None:
+        """Before refusing for a missing role: if it could not be checked, say that instead."""
+        for role in roles:
+            if role not in self and role in self.unknown:
+                raise self.unknown[role]
+
+
 @dataclass
 class _Cached:
     members: frozenset[str]
@@ -100,23 +120,24 @@ class RoleDirectory:
                 users.add(principal)
         return frozenset(users)
 
-    def roles_of(self, user_id: str) -> frozenset[str]:
+    def roles_of(self, user_id: str) -> HeldRoles:
         """Every role ``user_id`` holds (directly or through a user group).
 
-        A group Slack cannot list (and whose members were never known) only matters when it
-        could change the answer: someone who holds no role at all is then asked to retry.
+        A group Slack cannot list (and whose members were never known) makes its roles
+        unknown: someone who holds no role at all is asked to retry at once; otherwise a
+        check that needs an unknown role does so (``HeldRoles.require_known``).
         """
         held: set[str] = set()
-        unknown: RolesUnavailable | None = None
+        unknown: dict[str, RolesUnavailable] = {}
         for role in self._roles:
             try:
                 if user_id in self.members(role):
                     held.add(role)
             except RolesUnavailable as error:
-                unknown = error
-        if unknown is not None and not held:
-            raise unknown
-        return frozenset(held)
+                unknown[role] = error
+        if unknown and not held:
+            raise next(iter(unknown.values()))
+        return HeldRoles(held, unknown)
 
     def _group(self, group_id: str) -> frozenset[str]:
         now = self._clock()
