@@ -306,11 +306,11 @@ class CardPublisher:
             return slack_error_code(exc)
         return None
 
-    def say(self, hotfix: HotfixSnapshot, text: str) -> None:
+    def say(self, hotfix: HotfixSnapshot, text: str, blocks: Sequence[Block] | None = None) -> None:
         """A notice under the card that must not undo what was already recorded: if Slack
         refuses, it is logged and the card (re-rendered on every change) still tells."""
         with contextlib.suppress(SlackApiError):
-            self.post_in_thread(hotfix, text)
+            self.post_in_thread(hotfix, text, [b.to_dict() for b in blocks] if blocks else None)
 
     def replace_in_thread(
         self, hotfix: HotfixSnapshot, ref: MessageRef, text: str, blocks: list[dict] | None = None

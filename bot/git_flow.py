@@ -84,14 +84,6 @@ class GitFlow:
         """``/hotfix base``: quick (one ls-remote), so it runs on the request."""
         return self.git.choose_base(hotfix_id, tag, actor=actor)
 
-    def may_run(self, hotfix: HotfixSnapshot, actor: str) -> None:
-        """The requester or anyone holding a role may drive the git steps."""
-        if actor != hotfix.requester_id and not self._service.directory.roles_of(actor):
-            raise DomainError(
-                f"Only the requester of {hotfix.key} or someone with a Hotfix Bot role can "
-                "run its git steps."
-            )
-
     # ---------------------------------------------------------------- triggers
 
     def after_open(self, hotfix_id: int) -> None:
@@ -104,7 +96,7 @@ class GitFlow:
             self.create_branch(hotfix_id, actor)
         else:
             text, blocks = render.create_branch_offer(hotfix)
-            self._say(hotfix, text, blocks)
+            self._cards.say(hotfix, text, blocks)
 
     def create_branch(self, hotfix_id: int, actor: str) -> None:
         self._expect(hotfix_id, ("approved", "rolled_back"), actor)
@@ -124,7 +116,7 @@ class GitFlow:
         return self.review.approve(hotfix_id, reviewer=reviewer)
 
     def _announce_reset(self, reset: ReviewReset) -> None:
-        self._say(
+        self._cards.say(
             reset.hotfix,
             render.review_reset(reset, github_approval=self._policy.review.require_github_approval),
         )
@@ -169,7 +161,7 @@ class GitFlow:
     def _expect(self, hotfix_id: int, states: tuple[str, ...], actor: str) -> None:
         """Refuse at once (privately) who may not, or what the hotfix's state no longer allows."""
         hotfix = self._service.get(hotfix_id)
-        self.may_run(hotfix, actor)
+        self._service.may_drive(hotfix, actor, "run its git steps")
         if hotfix.state not in states:
             raise HotfixMovedOn(hotfix.key, hotfix.state)
 
@@ -239,11 +231,11 @@ class GitFlow:
                 hotfix_id, actor=actor, thread_link=self._cards.permalink(hotfix)
             )
             if opened.disclosures:
-                self._say(hotfix, render.disclosure_warning(hotfix, list(opened.disclosures)))
+                self._cards.say(hotfix, render.disclosure_warning(hotfix, list(opened.disclosures)))
             if opened.warnings:
-                self._say(hotfix, render.minimal_warnings(hotfix, opened.warnings))
+                self._cards.say(hotfix, render.minimal_warnings(hotfix, opened.warnings))
             if opened.not_done:
-                self._say(hotfix, render.pr_extras_failed(hotfix, opened.not_done))
+                self._cards.say(hotfix, render.pr_extras_failed(hotfix, opened.not_done))
             text, blocks = render.review_request(
                 opened,
                 people=self._policy.people,
@@ -253,7 +245,7 @@ class GitFlow:
             if review_channel:
                 refused = self._cards.announce(review_channel, text, blocks)
                 if refused is not None:
-                    self._say(hotfix, render.not_announced(review_channel, refused))
+                    self._cards.say(hotfix, render.not_announced(review_channel, refused))
             with contextlib.suppress(GitHubFailed):  # the poll reads it again shortly
                 self.check_ci(hotfix_id)  # the card shows CI from now on
             return text, blocks
@@ -266,7 +258,7 @@ class GitFlow:
         def work() -> tuple[str, Sequence[Block]]:
             hits = self.git.disclosures(hotfix_id) if hotfix.security_fix else []
             if hits:
-                self._say(hotfix, render.disclosure_warning(hotfix, hits))
+                self._cards.say(hotfix, render.disclosure_warning(hotfix, hits))
             return render.merge_back_report(self.git.merge_back(hotfix_id, actor=actor))
 
         self._step(hotfix, "merging the fix back", ActionId.MERGE_BACK, work)
@@ -292,15 +284,5 @@ class GitFlow:
                 self._cards.post_in_thread(hotfix, text, payload)
             else:
                 self._cards.replace_in_thread(hotfix, progress, text, payload)
-        except SlackApiError:
-            log.error("%s: could not report in Slack: %s", hotfix.key, text)
-
-    def _say(
-        self, hotfix: HotfixSnapshot, text: str, blocks: Sequence[Block] | None = None
-    ) -> None:
-        try:
-            self._cards.post_in_thread(
-                hotfix, text, [b.to_dict() for b in blocks] if blocks else None
-            )
         except SlackApiError:
             log.error("%s: could not report in Slack: %s", hotfix.key, text)

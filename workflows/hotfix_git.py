@@ -97,11 +97,7 @@ class HotfixGit:
     def choose_base(self, hotfix_id: int, tag_name: str, *, actor: str) -> HotfixSnapshot:
         """``/hotfix base HF-n v1.2.3``: the requester or a role holder picks the base."""
         hotfix = self._service.get(hotfix_id)
-        if actor != hotfix.requester_id and not self._service.directory.roles_of(actor):
-            raise DomainError(
-                f"Only the requester of {hotfix.key} or someone with a Hotfix Bot role can "
-                "choose its base."
-            )
+        self._service.may_drive(hotfix, actor, "choose its base")
         tags = {t.name: t for t in self._repo.production_tags(self.pattern)}
         tag = tags.get(tag_name.strip())
         if tag is None:

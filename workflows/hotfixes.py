@@ -181,6 +181,14 @@ class HotfixService:
         """Tell listeners about a hotfix (after ``open``, once Slack has been answered)."""
         self._changed(hotfix_id)
 
+    def may_drive(self, hotfix: HotfixSnapshot, actor: str, what: str) -> None:
+        """The requester, or anyone holding a Hotfix Bot role, moves a hotfix's work along
+        (its base, branch, PR, merge back)."""
+        if actor != hotfix.requester_id and not self._directory.roles_of(actor):
+            raise Refused(
+                f"Only the requester of {hotfix.key} or someone with a Hotfix Bot role can {what}."
+            )
+
     def preflight(self, hotfix_id: int, event: str, *, actor: str) -> HotfixSnapshot:
         """Check that ``actor`` may fire ``event`` now, before asking them for a reason.
 
