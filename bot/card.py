@@ -83,7 +83,7 @@ class CardPublisher:
         self._guard = threading.Lock()
         self._locks: dict[int, threading.Lock] = {}
         if timers is not None:
-            timers.register(REFRESH_JOB, self._retry)
+            timers.register(REFRESH_JOB, self.refresh)
 
     def _lock(self, hotfix_id: int) -> threading.Lock:
         with self._guard:
@@ -218,12 +218,6 @@ class CardPublisher:
                 self._record(failure)
                 self.tell_requester(failure)
 
-    def _retry(self, hotfix_id: int) -> None:
-        try:
-            self.publish(hotfix_id)
-        except CardNotPosted as failure:
-            self._retry_later(failure)
-
     def _record(self, failure: CardNotPosted) -> None:
         with contextlib.suppress(DatabaseUnavailable):
             self._service.record_event(
@@ -247,6 +241,8 @@ class CardPublisher:
                 failure.hotfix.key,
                 failure.slack_error,
             )
+            if not pending:  # once per run of failures: the requester can fix the channel
+                self.tell_requester(failure)
             return
         for job_id, _ in pending:
             self._timers.cancel(job_id)

@@ -156,6 +156,19 @@ def test_database_down_a_click_or_a_command_says_so_and_changes_nothing(
     bot.fake.wait_for(lambda: [a.user_id for a in bot.rows(Approval)] == [EM])
 
 
+def test_a_card_slack_will_never_update_is_told_to_the_requester(running_bot: RunningBot) -> None:
+    from tests.test_approvals import click, open_hotfix
+
+    bot = running_bot
+    approvals = open_hotfix(bot)
+    bot.fake.fail("chat.update", "is_archived", times=20)
+    click(bot, approvals, "Approve as Engineering Manager", EM)
+    notice = bot.fake.wait_for(lambda: bot.fake.ephemerals(INCIDENT_CHANNEL, REQUESTER))[0]
+    assert "could not show its card" in notice["text"]
+    assert "The channel is archived. Unarchive it, then press Retry." in notice["text"]
+    assert bot.bot.timers.pending("hotfix-1-card-") == []  # retrying cannot help
+
+
 def test_card_refused_by_slack_is_reported_and_retried(running_bot: RunningBot) -> None:
     bot = running_bot
     modal = start(bot)
@@ -164,7 +177,7 @@ def test_card_refused_by_slack_is_reported_and_retried(running_bot: RunningBot) 
 
     notice = bot.fake.wait_for(lambda: bot.fake.ephemerals(INCIDENT_CHANNEL, REQUESTER))[0]
     hotfix = bot.rows(Hotfix)[0]
-    assert f"*HF-{hotfix.id}* is recorded, but I could not post its card" in notice["text"]
+    assert f"*HF-{hotfix.id}* is recorded, but I could not show its card" in notice["text"]
     assert "`not_in_channel`" in notice["text"] and "/invite @Hotfix Bot" in notice["text"]
     assert bot.fake.messages(INCIDENT_CHANNEL) == []
     assert [e.kind for e in bot.rows(Event)] == ["assess", "card_failed"]
@@ -192,7 +205,7 @@ def test_when_even_the_ephemeral_fails_the_requester_gets_a_dm(running_bot: Runn
     bot.fake.fail("chat.postEphemeral", "channel_not_found")
     bot.slack.submit_view(modal["id"], user_id=REQUESTER, values={"Impact": "Everyone"})
     dm = bot.fake.wait_for(lambda: bot.fake.messages(REQUESTER))[0]
-    assert "could not post its card" in dm["text"] and "`channel_not_found`" in dm["text"]
+    assert "could not show its card" in dm["text"] and "`channel_not_found`" in dm["text"]
 
 
 def test_an_expired_trigger_tells_the_user_to_run_the_command_again(

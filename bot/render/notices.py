@@ -86,7 +86,7 @@ def card_not_posted(hotfix: HotfixSnapshot, slack_error: str) -> tuple[str, list
         "is_archived": "The channel is archived. Unarchive it, then press Retry.",
     }.get(slack_error, "Press Retry in a moment.")
     text = (
-        f"⚠️ *{hotfix.key}* is recorded, but I could not post its card in "
+        f"⚠️ *{hotfix.key}* is recorded, but I could not show its card in "
         f"{mrkdwn.channel(hotfix.channel_id)} (Slack said `{mrkdwn.escape(slack_error)}`). "
         f"{advice}"
     )
