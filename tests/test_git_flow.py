@@ -119,7 +119,8 @@ def test_no_tag_matches_the_pattern(running_bot: RunningBot, origin: Origin) -> 
     bot.fake.wait_for(lambda: "Approve as On-call" not in text_of(approvals_message(bot)["blocks"]))
     click(bot, approvals_message(bot), "Approve as Engineering Manager", EM)
     refused = bot.fake.wait_for(lambda: [m for m in in_thread(bot, "⚠️") if "Retry" in str(m)])
-    assert "has no base to branch from" in refused[0]["text"]
+    said = refused[0]["text"]
+    assert "has no production base to branch from. Push the tag of the release" in said
     assert bot.rows(Hotfix)[0].state == "approved"
 
     run_git(origin.path, "tag", "prod-1.2.3", "v1.2.3")
