@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -226,6 +227,10 @@ class HotfixReview:
         #: Told of every reset as soon as it is recorded (the Slack layer says it in the
         #: thread), whatever happens to the rest of the read that found it.
         self.on_reset: Callable[[ReviewReset], None] = lambda reset: None
+        # One CI reading per hotfix at a time (poll, Re-check, status): an older reading
+        # recorded after a newer one would show a stale CI state until the next poll.
+        self._reading = threading.Lock()
+        self._readers: dict[int, threading.Lock] = {}
 
     def open_pr(self, hotfix_id: int, *, actor: str, thread_link: str) -> OpenedPullRequest:
         hotfix = self._service.get(hotfix_id)
@@ -296,6 +301,12 @@ class HotfixReview:
     def check_ci(self, hotfix_id: int) -> HotfixSnapshot:
         """Read the PR's head and its CI, and record them (the card shows CI); a change of CI
         state is a line in the timeline, a new head resets the review."""
+        with self._reading:
+            reader = self._readers.setdefault(hotfix_id, threading.Lock())
+        with reader:
+            return self._check_ci(hotfix_id)
+
+    def _check_ci(self, hotfix_id: int) -> HotfixSnapshot:
         hotfix = self._service.get(hotfix_id)
         if self._github is None or hotfix.pr_number is None:
             raise DomainError(f"{hotfix.key} has no pull request yet.")
