@@ -9,7 +9,10 @@ answers with Slack-shaped JSON, and validates every Block Kit payload it receive
 
 It also serves the ``response_url`` endpoints that Slack hands to the app in slash commands and
 interactive payloads, issues ``trigger_id`` values (which expire after 3 s, like Slack's), and
-can inject failures (Slack errors, HTTP 429 with ``Retry-After``, HTTP 500 without JSON).
+can inject failures (Slack errors, HTTP 429 with ``Retry-After``, HTTP 500 without JSON), or
+hang: ``hang("response_url", "chat.postMessage")`` makes those calls go unanswered, as when
+Slack is down, until ``recover()``. A hung call is never applied (it is recorded in
+``dropped``); the client times out and must deliver it again once Slack is back.
 
 Socket Mode: ``apps.connections.open`` (called with the app-level token) hands out a single-use
 ``ws://127.0.0.1:PORT/link/?ticket=…`` URL, and the same server speaks WebSocket (RFC 6455) on
@@ -31,6 +34,7 @@ import email.policy
 import hashlib
 import itertools
 import json
+import select
 import socket
 import struct
 import threading
@@ -665,8 +669,18 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
+        fake = self.server.fake
+        method = _method_of(self.path)
+        if method is not None and fake._hangs(method):
+            try:
+                args = _parse_body(headers, body)
+            except (ValueError, UnicodeDecodeError):
+                args = {}
+            fake._hold(self, method, args)
+            self.close_connection = True  # unanswered: Slack never took the call
+            return
         try:
-            answer = self.server.fake._dispatch(self.command, self.path, headers, body)
+            answer = fake._dispatch(self.command, self.path, headers, body)
         except Exception as exc:  # never let the fake hang the client
             answer = _HttpAnswer(500, f"fake slack crashed: {exc!r}".encode(), "text/plain")
         self.send_response(answer.status)
@@ -677,6 +691,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)
+
+
+def _method_of(path: str) -> str | None:
+    """``chat.postMessage`` for a Web API call, ``response_url`` for a response URL post."""
+    route = urlsplit(path).path
+    if route.startswith("/api/"):
+        return route[len("/api/") :]
+    if route.startswith("/response/"):
+        return "response_url"
+    return None
 
 
 def _body_kind(headers: dict[str, str]) -> str:
@@ -780,6 +804,11 @@ class FakeSlack:
         self._tickets: dict[str, _Ticket] = {}
         self._links: list[_SocketLink] = []
         self._envelopes: dict[str, _Envelope] = {}
+        # Hanging: methods (or "response_url", or "*" for every Web API method) whose calls
+        # are held unanswered until recover(); set when nothing hangs.
+        self._hanging: frozenset[str] = frozenset()
+        self._recovered = threading.Event()
+        self._recovered.set()
         self._init_activity()
 
     def _init_activity(self) -> None:
@@ -797,6 +826,7 @@ class FakeSlack:
         self._faults: dict[str, list[_Fault]] = {}
         self._socket_acks: list[dict[str, Any]] = []
         self.calls: list[Call] = []
+        self.dropped: list[Call] = []
         self.validation_errors: list[str] = []
 
     # ---------------------------------------------------------------- lifecycle
@@ -984,6 +1014,45 @@ class FakeSlack:
                 _Fault(error, times, http_status, retry_after)
             )
 
+    def hang(self, *methods: str) -> None:
+        """Leave every call of ``methods`` unanswered until ``recover()``, as a Slack that is
+        down does: the connection stays open, nothing is applied, no answer comes.
+
+        ``methods`` are Web API methods (``chat.postMessage``), ``"response_url"``, or
+        ``"*"`` for every Web API method. Each hung call is recorded in ``dropped``; when the
+        client gives up (its timeout) or Slack recovers, the connection is closed unanswered.
+        """
+        with self._lock:
+            self._hanging = frozenset(methods)
+            self._recovered.clear()
+
+    def recover(self) -> None:
+        """Answer normally again; calls still held are closed unanswered (never applied)."""
+        with self._lock:
+            self._hanging = frozenset()
+            self._recovered.set()
+
+    def _hangs(self, method: str) -> bool:
+        hanging = self._hanging
+        if not hanging:
+            return False
+        return method in hanging or ("*" in hanging and method != "response_url")
+
+    def _hold(self, handler: _Handler, method: str, args: dict[str, Any]) -> None:
+        """Keep a hung call's connection open, unanswered, until recovery or the client
+        hangs up."""
+        with self._lock:
+            self.dropped.append(Call(method, copy.deepcopy(args), self._clock()))
+        sock = handler.connection
+        while not self._recovered.wait(0.05):
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                try:
+                    if not sock.recv(1, socket.MSG_PEEK):
+                        return  # the client gave up
+                except OSError:
+                    return
+
     def reset(self) -> None:
         """Forget messages, calls, views, triggers, responses, faults and validation errors.
 
@@ -991,6 +1060,8 @@ class FakeSlack:
         """
         with self._lock:
             self._init_activity()
+            self._hanging = frozenset()
+            self._recovered.set()
             for channel_id in self._channels:
                 self._history[channel_id] = []
 
