@@ -12,26 +12,27 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 import bot
-from bot.card import CardPublisher
+from bot.ack import AckPath
+from bot.card import CardPublisher, card_location
 from bot.escalation import Escalations
 from bot.git_flow import GitFlow
+from bot.identity import BotIdentity
+from bot.lanes import Lane, Lanes
+from bot.outbox import Outbox
 from bot.services import BotServices
+from bot.slack_api import UNREACHABLE, Circuit, GuardedWebClient, ResponseUrls, retry_handlers
 from bot.slack_groups import slack_group_members
 from storage.db import database_reachable, make_engine, make_sessions, migrate
 from workflows.config import (
@@ -55,6 +56,8 @@ from workflows.scheduler import Timers
 log = logging.getLogger("hotfix_bot")
 
 EVENTS_PATH = "/slack/events"
+TIMER_THREADS = 10  # APScheduler's default thread pool
+HTTP_THREADS = 16
 HEALTH_PATH = "/healthz"
 EXIT_CONFIG = 2
 EXIT_DATABASE = 1
@@ -72,8 +75,9 @@ class HotfixBot:
     bolt: App
     services: BotServices
     timers: Timers
-    background: ThreadPoolExecutor
-    git_work: ThreadPoolExecutor
+    lanes: Lanes
+    outbox: Outbox
+    identity: BotIdentity
     reconcilers: tuple[Callable[[int], None], ...] = ()
 
     def __post_init__(self) -> None:
@@ -106,39 +110,42 @@ class HotfixBot:
         return [body]
 
     def start(self) -> None:
-        """Start the background parts: persisted timers (escalations, card retries, CI polls),
-        then make sure every running hotfix has the timers it needs — a process stopped right
-        after a change may not have armed them."""
+        """Start the background parts: persisted timers (escalations, card retries, CI polls,
+        Slack deliveries), then make sure every running hotfix has the timers it needs — a
+        process stopped right after a change may not have armed them — and learn what
+        Slack will be asked most (who the bot is, who is in the roles' user groups)."""
         self.timers.start()
-        self.background.submit(self._reconcile)
+        self.lanes.updates.offer(self._reconcile, what="timers of running hotfixes")
+        self.lanes.updates.offer(
+            partial(self.identity.learn, self.services.slack), what="the bot's Slack identity"
+        )
+        self.lanes.updates.offer(self.services.hotfixes.directory.warm, what="role groups")
 
     def _reconcile(self) -> None:
         try:
             for hotfix in self.services.hotfixes.active():
                 for listener in self.reconcilers:
                     listener(hotfix.id)
+            self.outbox.resume()
         except Exception:  # the next change re-arms; the log says why this pass failed
             log.exception("could not check the timers of running hotfixes at start")
 
     def close(self) -> None:
-        # Timers first: a job finishing now may still hand work to the executors.
+        # Timers first: a job finishing now may still hand work to the lanes.
         self.timers.shutdown()
-        self.background.shutdown(wait=True)
-        self.git_work.shutdown(wait=True)
+        self.lanes.shutdown()
         self.engine.dispose()
 
 
-def slack_client(settings: Settings) -> WebClient:
-    """The Web API client: ``SLACK_API_URL`` honoured, rate limits and drops retried."""
+def slack_client(settings: Settings, *, timeout: float = 10) -> GuardedWebClient:
+    """The Web API client: ``SLACK_API_URL`` honoured, every call bounded (bot.slack_api)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return WebClient(
+    return GuardedWebClient(
+        circuit=Circuit("Slack Web API"),
         token=token,
         base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-        ],
+        timeout=max(1, round(timeout)),
+        retry_handlers=retry_handlers(),
     )
 
 
@@ -174,50 +181,78 @@ def create_app(
 ) -> HotfixBot:
     """Build a complete Hotfix Bot from settings (and the policy file they name)."""
     policy = policy if policy is not None else load_policy(settings.hotfix_config)
-    engine = make_engine(database_url(settings))
+    workers = policy.workers
+    # Every thread that may hold a connection at once: the lanes, the timers' pool, a spare.
+    engine = make_engine(
+        database_url(settings),
+        pool_size=workers.requests + workers.forms + workers.updates + 2,
+        max_overflow=TIMER_THREADS + 2,
+    )
     if migrate_schema:
         migrate(engine)
     sessions = make_sessions(engine)
     clock = system_clock
-    client = slack_client(settings)
-    directory = RoleDirectory(policy.roles, slack_group_members(client))
+    timeout = policy.slack.timeout.total_seconds()
+    client = slack_client(settings, timeout=timeout)
+    lanes = Lanes(
+        requests=workers.requests,
+        forms=workers.forms,
+        updates=workers.updates,
+        queue=workers.queue,
+    )
+    directory = RoleDirectory(
+        policy.roles,
+        slack_group_members(client),
+        refresh=lambda job: lanes.updates.offer(job, what="a role group refresh"),
+    )
     hotfixes = HotfixService(sessions, policy, directory, clock)
     timers = Timers(engine)
-    cards = CardPublisher(client, hotfixes, clock=clock, timers=timers)
+    outbox = Outbox(
+        client,
+        ResponseUrls(timeout=timeout, circuit=Circuit("Slack response_url")),
+        sessions,
+        timers,
+        clock=clock,
+        card_of=partial(card_location, hotfixes),
+    )
+    cards = CardPublisher(client, hotfixes, outbox, clock=clock, timers=timers)
     escalations = Escalations(hotfixes, cards, timers, policy, clock)
-    # Slack is updated after each change off the request thread, so acks never wait for it.
-    background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hotfix-slack")
+    # Slack is updated after each change on a lane of its own, so acks never wait for it.
     for listener in (cards.refresh, escalations.sync):
-        hotfixes.subscribe(in_background(background, listener))
+        hotfixes.subscribe(in_lane(lanes.updates, listener))
+    identity = BotIdentity(client.token)
     bolt = App(
-        client=client,
+        # Bolt itself never calls Slack for the bot (its token comes from ``authorize``, and
+        # every call goes through ``services.slack``); its client only opens Socket Mode.
+        client=WebClient(base_url=settings.slack_api_url, timeout=client.timeout),
         signing_secret=(
             settings.slack_signing_secret.get_secret_value()
             if settings.slack_signing_secret
             else None
         ),
-        # Production setting: ack first, finish the work in Bolt's thread pool.
-        process_before_response=False,
+        # Listeners run on the request thread and only ack; their work goes on the lanes
+        # (bot.ack), so an ack never waits behind work.
+        process_before_response=True,
+        authorize=identity.authorize,
         request_verification_enabled=settings.slack_app_token is None,
     )
     repository = Repository(policy.repository.remote, policy.data_dir)
     github = github_repository(settings, policy)
-    # Git steps queue on one repository lock and may take minutes (a first clone): they get
-    # their own worker so Slack updates never wait behind them.
-    git_work = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotfix-git")
     git = GitFlow(
         HotfixGit(hotfixes, policy, repository, github),
         HotfixReview(hotfixes, policy, github),
         hotfixes,
         cards,
         policy,
-        git_work,
+        lanes.git,
         github_configured=github is not None,
         timers=timers,
     )
-    hotfixes.subscribe(in_background(background, git.sync_ci_poll))
-    services = BotServices(hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock)
-    bot.register(bolt, services)
+    hotfixes.subscribe(in_lane(lanes.updates, git.sync_ci_poll))
+    services = BotServices(
+        hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock, slack=client
+    )
+    bot.register(bolt, services, AckPath(lanes, outbox))
     return HotfixBot(
         settings=settings,
         policy=policy,
@@ -225,30 +260,23 @@ def create_app(
         bolt=bolt,
         services=services,
         timers=timers,
-        background=background,
-        git_work=git_work,
+        lanes=lanes,
+        outbox=outbox,
+        identity=identity,
         reconcilers=(escalations.sync, git.sync_ci_poll),
     )
 
 
-def in_background(
-    executor: ThreadPoolExecutor, listener: Callable[[int], None]
-) -> Callable[[int], None]:
-    """Run a change listener on ``executor``; its failures are logged, never lost silently."""
-
-    def run(hotfix_id: int) -> None:
-        try:
-            listener(hotfix_id)
-        except Exception:  # a background task has nobody else to report to
-            log.exception(
-                "HF-%s: %s failed", hotfix_id, getattr(listener, "__qualname__", listener)
-            )
+def in_lane(lane: Lane, listener: Callable[[int], None]) -> Callable[[int], None]:
+    """Run a change listener on ``lane``; a run still waiting for the same hotfix stands for
+    this one (it reads the newest state). Failures are logged, never lost silently."""
+    name = getattr(listener, "__qualname__", repr(listener))
 
     def submit(hotfix_id: int) -> None:
-        try:
-            executor.submit(run, hotfix_id)
-        except RuntimeError:  # shutting down: the next start re-renders from the database
-            log.info("HF-%s: not refreshed, the bot is stopping", hotfix_id)
+        if not lane.offer_once(
+            (name, hotfix_id), partial(listener, hotfix_id), what=f"HF-{hotfix_id}: {name}"
+        ):
+            log.error("HF-%s: %s not run: the %s lane is full", hotfix_id, name, lane.name)
 
     return submit
 
@@ -375,6 +403,13 @@ def _verify_slack_tokens(settings: Settings) -> None:
             check()
         except SlackApiError as error:
             code = str(error.response.get("error", "unknown_error"))
+            if code == UNREACHABLE:
+                log.warning(
+                    "could not reach Slack at %s to check %s; starting anyway",
+                    settings.slack_api_url,
+                    variable,
+                )
+                continue
             if code in REFUSED_TOKEN or code == "not_allowed_token_type":
                 print(
                     f"Hotfix Bot cannot start: Slack refused {variable} ({code}). Copy it "
@@ -403,35 +438,49 @@ def cmd_serve(_: argparse.Namespace) -> int:
 
 
 def _serve_http(settings: Settings, policy: Policy) -> int:
-    from gunicorn.app.base import BaseApplication
-
     state: dict[str, HotfixBot] = {}
 
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"0.0.0.0:{settings.port}")
-            # One process (the scheduler lives in it), many threads for concurrent requests.
-            self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 16)
-            self.cfg.set("timeout", 60)
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("loglevel", settings.log_level.lower())
-            self.cfg.set("worker_exit", lambda _server, _worker: _close(state))
+    def load() -> Callable[..., Iterable[bytes]]:
+        state["bot"] = create_app(settings, policy, migrate_schema=False)
+        state["bot"].start()
+        log.info("Hotfix Bot listening on :%s%s", settings.port, EVENTS_PATH)
+        return state["bot"].wsgi
 
-        def load(self) -> Callable[..., Iterable[bytes]]:
-            state["bot"] = create_app(settings, policy, migrate_schema=False)
-            state["bot"].start()
-            log.info("Hotfix Bot listening on :%s%s", settings.port, EVENTS_PATH)
-            return state["bot"].wsgi
+    def close() -> None:
+        if "bot" in state:
+            state["bot"].close()
 
-    Server().run()
+    serve_wsgi(load, port=settings.port, log_level=settings.log_level, on_exit=close)
     return 0
 
 
-def _close(state: dict[str, HotfixBot]) -> None:
-    if "bot" in state:
-        state["bot"].close()
+def serve_wsgi(
+    load: Callable[[], Callable[..., Iterable[bytes]]],
+    *,
+    port: int,
+    log_level: str = "INFO",
+    on_exit: Callable[[], None] = lambda: None,
+) -> None:
+    """The production HTTP server: gunicorn, one process (the timers live in it), threads
+    for concurrent requests. ``bench/`` serves its bare Bolt app with this too."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", HTTP_THREADS)
+            self.cfg.set("backlog", 2048)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("loglevel", log_level.lower())
+            self.cfg.set("worker_exit", lambda _server, _worker: on_exit())
+
+        def load(self) -> Callable[..., Iterable[bytes]]:
+            return load()
+
+    Server().run()
 
 
 def _serve_socket_mode(settings: Settings, policy: Policy) -> int:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import dedupe, errors
+from bot import errors
+from bot.ack import AckPath
 from bot.listeners import actions, approvals, assessment, commands, events
 from bot.services import BotServices
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, path: AckPath) -> None:
     """Attach every middleware and listener of Hotfix Bot to ``app``."""
-    errors.register(app)
-    dedupe.register(app, services.sessions, services.clock)
-    commands.register(app, services)
+    errors.register(app, path.outbox, path.lanes.notices)
+    commands.register(app, services, path)
     assessment.register(app, services)
-    actions.register(app, services)
-    approvals.register(app, services)
-    events.register(app, services)
+    actions.register(app, services, path)
+    approvals.register(app, services, path)
+    events.register(app, services, path)

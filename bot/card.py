@@ -20,10 +20,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.ids import MessagePurpose
+from bot.outbox import Outbox
 from bot.render.approvals import approvals_fallback, refusal_message, render_approvals
 from bot.render.card import assessment_text, card_text, render_assessment, render_card
 from bot.render.notices import card_not_posted
 from bot.render.review import checklist_text, render_checklist
+from bot.slack_api import error_code, is_transient, retry_after
 from storage.db import DatabaseUnavailable
 from workflows.hotfixes import BOT_ACTOR, HotfixService, HotfixSnapshot, MessageRef
 from workflows.scheduler import Timers
@@ -47,18 +49,32 @@ PERMANENT_ERRORS = frozenset(
 
 
 class CardNotPosted(Exception):
-    """Slack refused a post or update; ``slack_error`` is Slack's error code."""
+    """Slack refused (or did not answer) a post or update; ``slack_error`` is Slack's error
+    code, ``transient`` whether the same call may work later, ``retry_in`` how long Slack
+    asked to wait."""
 
-    def __init__(self, hotfix: HotfixSnapshot, slack_error: str) -> None:
+    def __init__(
+        self,
+        hotfix: HotfixSnapshot,
+        slack_error: str,
+        *,
+        transient: bool = False,
+        retry_in: float | None = None,
+    ) -> None:
         super().__init__(f"{hotfix.key}: card not posted ({slack_error})")
         self.hotfix = hotfix
         self.slack_error = slack_error
+        self.transient = transient
+        self.retry_in = retry_in
 
 
-def slack_error_code(error: SlackApiError) -> str:
-    response = error.response
-    code = response.get("error") if response is not None else None
-    return str(code or "unknown_error")
+slack_error_code = error_code
+
+
+def card_location(service: HotfixService, hotfix_id: int) -> tuple[str, str] | None:
+    """Where a hotfix's card is (channel, ts), so notices go in its thread; None until posted."""
+    card = service.get(hotfix_id).messages.get(MessagePurpose.CARD)
+    return (card.channel_id, card.ts) if card is not None else None
 
 
 class _PostedElsewhere(Exception):
@@ -72,12 +88,14 @@ class CardPublisher:
         self,
         client: WebClient,
         service: HotfixService,
+        outbox: Outbox,
         *,
         clock: Callable[[], datetime],
         timers: Timers | None = None,
     ) -> None:
         self._client = client
         self._service = service
+        self._outbox = outbox
         self._clock = clock
         self._timers = timers
         self._guard = threading.Lock()
@@ -140,8 +158,10 @@ class CardPublisher:
                 )
         except SlackApiError as exc:
             code = slack_error_code(exc)
-            log.warning("%s: Slack refused to show it: %s", hotfix.key, code)
-            raise CardNotPosted(hotfix, code) from exc
+            log.warning("%s: Slack did not show it: %s", hotfix.key, code)
+            raise CardNotPosted(
+                hotfix, code, transient=is_transient(exc), retry_in=retry_after(exc)
+            ) from exc
         return self._service.get(hotfix_id)
 
     def _card(self, hotfix: HotfixSnapshot) -> MessageRef:
@@ -212,7 +232,7 @@ class CardPublisher:
         try:
             self.publish(hotfix_id)
         except CardNotPosted as failure:
-            if MessagePurpose.CARD in failure.hotfix.messages:
+            if MessagePurpose.CARD in failure.hotfix.messages or failure.transient:
                 self._retry_later(failure)
             else:
                 self._record(failure)
@@ -246,8 +266,12 @@ class CardPublisher:
             return
         for job_id, _ in pending:
             self._timers.cancel(job_id)
+        # Soon after Slack may answer again (a circuit's cool-down, a Retry-After), or later.
+        wait = CARD_RETRY
+        if failure.retry_in is not None:
+            wait = max(timedelta(seconds=1), timedelta(seconds=failure.retry_in + 0.2))
         self._timers.at(
-            self._clock() + CARD_RETRY,
+            self._clock() + wait,
             REFRESH_JOB,
             failure.hotfix.id,
             f"{prefix}{uuid.uuid4().hex[:8]}",  # fresh: never races the job finishing now
@@ -291,22 +315,34 @@ class CardPublisher:
         return f"the Slack channel {hotfix.channel_id}"
 
     def announce(self, channel: str, text: str, blocks: Sequence[Block]) -> str | None:
-        """A copy of a message in another channel (review, stakeholders). Returns Slack's
-        error code when it could not be posted (also logged), None when it was."""
+        """A copy of a message in another channel (review, stakeholders); delivered later if
+        Slack cannot take it now. Returns Slack's error code when Slack refused it for good
+        (also logged), None otherwise."""
         try:
             self._client.chat_postMessage(
                 channel=channel, text=text, blocks=[b.to_dict() for b in blocks]
             )
         except SlackApiError as exc:
+            if is_transient(exc):
+                self._outbox.post(
+                    channel, text, [b.to_dict() for b in blocks], what=f"a post in {channel}"
+                )
+                return None
             log.warning("could not post in %s: %s", channel, slack_error_code(exc))
             return slack_error_code(exc)
         return None
 
     def say(self, hotfix: HotfixSnapshot, text: str, blocks: Sequence[Block] | None = None) -> None:
-        """A notice under the card that must not undo what was already recorded: if Slack
-        refuses, it is logged and the card (re-rendered on every change) still tells."""
-        with contextlib.suppress(SlackApiError):
-            self.post_in_thread(hotfix, text, [b.to_dict() for b in blocks] if blocks else None)
+        """A notice under the card that must not undo what was already recorded: delivered
+        now, or later if Slack cannot take it now; one Slack refuses for good is logged and
+        the card (re-rendered on every change) still tells."""
+        self._outbox.post(
+            hotfix.channel_id,
+            text,
+            [b.to_dict() for b in blocks] if blocks else None,
+            thread_of=hotfix.id,
+            what=f"{hotfix.key}: {text[:60]!r}",
+        )
 
     def replace_in_thread(
         self, hotfix: HotfixSnapshot, ref: MessageRef, text: str, blocks: list[dict] | None = None
@@ -316,7 +352,9 @@ class CardPublisher:
             self._client.chat_update(channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("%s: progress message not updated (%s)", hotfix.key, exc)
-            self.post_in_thread(hotfix, text, blocks)
+            self._outbox.post(
+                hotfix.channel_id, text, blocks, thread_of=hotfix.id, what=f"{hotfix.key} result"
+            )
 
     def tell_requester(self, failure: CardNotPosted) -> None:
         hotfix = failure.hotfix
@@ -329,12 +367,6 @@ class CardPublisher:
             return
         except SlackApiError as exc:
             log.info("%s: ephemeral notice failed (%s); sending a DM", hotfix.key, exc)
-        try:
-            self._client.chat_postMessage(channel=hotfix.requester_id, text=text, blocks=payload)
-        except SlackApiError as exc:
-            log.error(
-                "%s: could not tell %s that the card failed: %s",
-                hotfix.key,
-                hotfix.requester_id,
-                slack_error_code(exc),
-            )
+        self._outbox.post(
+            hotfix.requester_id, text, payload, what=f"{hotfix.key}: card failure notice"
+        )

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from slack_bolt import App, BoltResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,19 +25,19 @@ def claim(sessions: sessionmaker[Session], key: str, now: datetime) -> bool:
     return True
 
 
-def register(app: App, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
-    @app.middleware
-    def once_per_event(body: dict, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            try:
-                first = claim(sessions, f"event:{event_id}", clock())
-            except DatabaseUnavailable:
-                # Deliver anyway: every effect of an event goes through the same database,
-                # so nothing can be done twice while it is down.
-                log.warning("dedupe store unavailable; handling event %s unchecked", event_id)
-                first = True
-            if not first:
-                log.info("event %s already handled; acknowledging the retry", event_id)
-                return BoltResponse(status=200, body="")
-        return next()
+def first_delivery(sessions: sessionmaker[Session], body: dict[str, Any], now: datetime) -> bool:
+    """Whether this event is seen for the first time (by any process); run after the ack, on
+    a lane, so a retry answered while the first delivery still runs is simply dropped here."""
+    event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    if not event_id:
+        return True
+    try:
+        first = claim(sessions, f"event:{event_id}", now)
+    except DatabaseUnavailable:
+        # Deliver anyway: every effect of an event goes through the same database, so
+        # nothing can be done twice while it is down.
+        log.warning("dedupe store unavailable; handling event %s unchecked", event_id)
+        return True
+    if not first:
+        log.info("event %s already handled; dropping the retry", event_id)
+    return first

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import uuid
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.context.respond import Respond
-from slack_bolt.kwargs_injection.args import Args
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.card import slack_error_code
+from bot.lanes import Lane
+from bot.outbox import Outbox, Reply, reply_for
 from bot.render.notices import error_blocks
+from bot.slack_api import UNREACHABLE, error_code
 from storage.db import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed
@@ -26,6 +23,8 @@ log = logging.getLogger(__name__)
 SLACK_ERROR_MESSAGES = {
     "expired_trigger_id": "The form could not open in time. Run the command again.",
     "invalid_trigger_id": "The form could not open in time. Run the command again.",
+    UNREACHABLE: "Slack did not answer Hotfix Bot in time. Nothing was lost; try again in a "
+    "moment.",
 }
 
 
@@ -40,7 +39,7 @@ def user_message(error: Exception) -> str:
         log.warning("database unavailable: %s", error)
         return UNAVAILABLE_MESSAGE
     if isinstance(error, SlackApiError):
-        code = slack_error_code(error)
+        code = error_code(error)
         if code in SLACK_ERROR_MESSAGES:
             log.info("Slack refused a call: %s", code)
             return SLACK_ERROR_MESSAGES[code]
@@ -53,43 +52,19 @@ def user_message(error: Exception) -> str:
     )
 
 
-def tell(client: WebClient, body: Mapping[str, Any], respond: Respond | None, message: str) -> None:
-    """Show ``message`` only to the person behind ``body``, by the best channel available."""
+def tell(reply: Reply, message: str) -> None:
+    """Show ``message`` only to the person ``reply`` answers; never raises."""
     text, blocks = error_blocks(message)
-    payload = [b.to_dict() for b in blocks]
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
     try:
-        if respond is not None and respond.response_url:
-            respond(text=text, blocks=payload, response_type="ephemeral", replace_original=False)
-        elif user:
-            client.chat_postMessage(channel=user, text=text, blocks=payload)
+        reply(text=text, blocks=[b.to_dict() for b in blocks])
     except Exception:  # the error path must never raise; the log keeps the trace
-        log.exception("could not tell %s: %s", user, message)
+        log.exception("could not tell %s: %s", reply.user_id, message)
 
 
-def reported(listener: Callable[..., None]) -> Callable[[Args], None]:
-    """Wrap a listener so that whatever it raises ends as a message to the person.
-
-    Bolt's own error handler cannot be the funnel for listeners that have acked: when a
-    listener raises after ``ack()``, Bolt resets the ack and answers Slack 404 (Slack then
-    shows "the app did not respond"). Here the error is told and the ack stands.
-    """
-    names = inspect.getfullargspec(listener).args
-
-    def run(args: Args) -> None:
-        try:
-            listener(**{name: getattr(args, name) for name in names})
-        except Exception as error:  # the funnel: every failure becomes a message
-            if args.ack.response is None:
-                args.ack()
-            tell(args.client, args.body, args.respond, user_message(error))
-
-    run.__name__ = run.__qualname__ = listener.__name__
-    return run
-
-
-def register(app: App) -> None:
+def register(app: App, outbox: Outbox, notices: Lane) -> None:
     @app.error
-    def funnel(error: Exception, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        # Errors outside listeners (middleware, before any ack).
-        tell(client, body, respond, user_message(error))
+    def funnel(error: Exception, body: dict[str, Any]) -> None:
+        # Errors outside listeners (middleware, before any ack): told off the request thread.
+        reply = reply_for(outbox, body)
+        message = user_message(error)
+        notices.offer(lambda: tell(reply, message), what="an error notice")

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
@@ -18,6 +17,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.card import CardPublisher
 from bot.ids import ActionId
+from bot.lanes import Lane
 from bot.render import git as render
 from storage.db import DatabaseUnavailable
 from workflows.config import Policy
@@ -40,6 +40,14 @@ log = logging.getLogger(__name__)
 CI_POLL_JOB = "ci_poll"
 
 
+class GitQueueFull(DomainError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Too many git steps are waiting already, so this one was not queued and nothing "
+            "was changed. Try again in a minute."
+        )
+
+
 class GitFlow:
     """The Slack side of ``HotfixGit`` (branch, merge back) and ``HotfixReview`` (PR, CI)."""
 
@@ -50,7 +58,7 @@ class GitFlow:
         service: HotfixService,
         cards: CardPublisher,
         policy: Policy,
-        background: ThreadPoolExecutor,
+        lane: Lane,
         *,
         github_configured: bool,
         timers: Timers | None = None,
@@ -65,16 +73,12 @@ class GitFlow:
         self._service = service
         self._cards = cards
         self._policy = policy
-        self._background = background
+        self._lane = lane
 
     def _later(self, work: Callable[[], None], what: str) -> None:
-        def run() -> None:
-            try:
-                work()
-            except Exception:  # a background step has nobody else to report to
-                log.exception("git step failed unexpectedly: %s", what)
-
-        self._background.submit(run)
+        """Queue a git step (one repository: one at a time); refused when too many wait."""
+        if not self._lane.offer(work, what=what):
+            raise GitQueueFull()
 
     @property
     def auto_branch(self) -> bool:
@@ -88,7 +92,10 @@ class GitFlow:
 
     def after_open(self, hotfix_id: int) -> None:
         """Record the production base of a new hotfix (so approvers see what they approve)."""
-        self._later(lambda: self._find_base(hotfix_id), f"base of HF-{hotfix_id}")
+        try:
+            self._later(lambda: self._find_base(hotfix_id), f"base of HF-{hotfix_id}")
+        except GitQueueFull:  # the branch step reads the production tag itself
+            log.warning("HF-%s: production tag not read now: too many git steps wait", hotfix_id)
 
     def after_approval(self, hotfix_id: int, actor: str) -> None:
         hotfix = self._service.get(hotfix_id)
@@ -278,11 +285,9 @@ class GitFlow:
         text: str,
         blocks: Sequence[Block],
     ) -> None:
-        payload = [b.to_dict() for b in blocks] or None
-        try:
-            if progress is None:
-                self._cards.post_in_thread(hotfix, text, payload)
-            else:
-                self._cards.replace_in_thread(hotfix, progress, text, payload)
-        except SlackApiError:
-            log.error("%s: could not report in Slack: %s", hotfix.key, text)
+        if progress is None:
+            self._cards.say(hotfix, text, blocks)
+        else:
+            self._cards.replace_in_thread(
+                hotfix, progress, text, [b.to_dict() for b in blocks] or None
+            )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.card import CardPublisher
@@ -21,6 +22,7 @@ class BotServices:
     git: GitFlow
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
+    slack: WebClient  # bounded in time, stopped while Slack does not answer (bot.slack_api)
 
     def visible_to(self, user_id: str) -> Callable[[HotfixSnapshot], bool]:
         """Whether ``user_id`` may see a hotfix's details: always, except a security fix,

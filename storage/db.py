@@ -17,8 +17,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "hotfix_read_only"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for a chat bot: short connect timeouts, pre-ping, SQLite in WAL mode."""
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
+    """An engine tuned for a chat bot: short connect timeouts, pre-ping, SQLite in WAL mode;
+    ``pool_size`` connections kept (one per thread that may use the database at once)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 15})
@@ -48,8 +49,8 @@ def make_engine(url: str) -> Engine:
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
     )

@@ -1,4 +1,5 @@
-"""The hotfix's tables: hotfixes, approvals, the timeline, owned Slack messages, dedup ids."""
+"""The hotfix's tables: hotfixes, approvals, the timeline, owned Slack messages, dedup ids,
+and Slack messages waiting to be delivered again."""
 
 from __future__ import annotations
 
@@ -203,3 +204,27 @@ class ProcessedRequest(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SlackDelivery(Base):
+    """A message Slack could not take when it was sent (down, rate limited), waiting to be
+    delivered again. Deleted once delivered, or once too late to matter (``deliver_by``).
+
+    ``queue`` keeps order: the messages of one queue (a hotfix's thread, one reply) go out
+    oldest first. ``message`` is what to send: ``{"response_url": …, "body": {…}}`` for a
+    reply, ``{"channel": …, "text": …, "blocks": […]}`` for a post (``thread_of`` puts it
+    under that hotfix's card).
+    """
+
+    __tablename__ = "slack_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(64), index=True)
+    thread_of: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[dict[str, object]] = mapped_column(JSON)
+    what: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deliver_by: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(String(64))

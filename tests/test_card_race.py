@@ -53,9 +53,14 @@ def test_the_copy_recorded_second_is_taken_back(running_bot: RunningBot) -> None
     )
     assert hotfix is not None
     barrier = threading.Barrier(2, timeout=20)
-    client = bot.bot.bolt.client
+    client = bot.bot.services.slack
     publishers = [
-        CardPublisher(PostsInLockstep(client, barrier), service, clock=services.clock)  # type: ignore[arg-type]
+        CardPublisher(
+            PostsInLockstep(client, barrier),  # type: ignore[arg-type]
+            service,
+            bot.bot.outbox,
+            clock=services.clock,
+        )
         for _ in range(2)
     ]
     with ThreadPoolExecutor(max_workers=2) as pool:

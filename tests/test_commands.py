@@ -9,10 +9,15 @@ from tests.test_start import text_of
 
 
 def reply(bot: RunningBot, text: str, user: str = REQUESTER, channel: str = INCIDENT_CHANNEL):
+    """What the person sees: the answer in the ack itself (a malformed command), or the one
+    posted to the command's response_url once the work is done."""
     before = len(bot.fake.responses(user))
-    assert bot.slack.slash(text, user_id=user, channel_id=channel).status == 200
-    answer = bot.fake.wait_for(lambda: bot.fake.responses(user)[before:])[0]
-    assert answer["response_type"] in (None, "ephemeral")
+    response = bot.slack.slash(text, user_id=user, channel_id=channel)
+    assert response.status == 200
+    answer = response.json() if response.body else None
+    if not answer:
+        answer = bot.fake.wait_for(lambda: bot.fake.responses(user)[before:])[0]
+    assert answer.get("response_type") in (None, "ephemeral")
     return answer
 
 

@@ -317,7 +317,7 @@ def test_unknown_key_suggests_the_close_one() -> None:
         "hotfix.yml: repository.remot: unknown key (did you mean 'remote'?)",
         "hotfix.yml: aprovals: unknown key (did you mean 'approvals'?)",
         "hotfix.yml: colour: unknown key (known keys: repository, roles, approvals, budgets, "
-        "escalation, channels, security, review, people, data_dir)",
+        "escalation, channels, security, review, people, data_dir, workers, slack)",
     ]
 
 

@@ -604,6 +604,28 @@ class Channels(_Section):
         return value
 
 
+class Workers(_Section):
+    """Threads that do the work after a command or click has been acknowledged."""
+
+    requests: int = Field(default=8, ge=1, le=256)
+    forms: int = Field(default=4, ge=1, le=64)
+    updates: int = Field(default=4, ge=1, le=64)
+    queue: int = Field(default=1000, ge=1, le=100_000)
+
+
+class Slack(_Section):
+    """How long the bot waits for Slack before it delivers a message later instead."""
+
+    timeout: Duration = timedelta(seconds=5)
+
+    @field_validator("timeout")
+    @classmethod
+    def _seconds(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(seconds=60):
+            raise ValueError("must be between 1s and 60s")
+        return value
+
+
 class Policy(_Section):
     """The hotfix policy file (``hotfix.yml``): who approves, who is escalated to, budgets."""
 
@@ -617,13 +639,24 @@ class Policy(_Section):
     review: Review = Field(default_factory=Review)
     people: dict[str, SlackPrincipal] = Field(default_factory=dict)
     data_dir: Path = Path("data")
+    workers: Workers = Field(default_factory=Workers)
+    slack: Slack = Field(default_factory=Slack)
 
     @model_validator(mode="before")
     @classmethod
     def _empty_sections_use_defaults(cls, data: Any) -> Any:
         # "channels:" with every key commented out reads as null; it means "the defaults".
         if isinstance(data, Mapping):
-            optional = ("approvals", "budgets", "channels", "security", "review", "people")
+            optional = (
+                "approvals",
+                "budgets",
+                "channels",
+                "security",
+                "review",
+                "people",
+                "workers",
+                "slack",
+            )
             return {k: v for k, v in data.items() if not (k in optional and v is None)}
         return data
 

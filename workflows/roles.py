@@ -2,11 +2,15 @@
 
 A role lists Slack user ids (U…/W…) and user group ids (S…). Group members are looked up
 through a ``GroupMembers`` port (``usergroups.users.list`` in production), cached briefly;
-if the lookup fails, the last known members are used and the log says so.
+if the lookup fails, the last known members are used and the log says so. With a
+``refresh`` runner, an answer older than the cache's life is still used once while a fresh
+one is fetched in the background, so a check waits for Slack only the first time a group is
+ever asked about (``warm`` at start avoids even that).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -98,12 +102,15 @@ class RoleDirectory:
         *,
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        refresh: Callable[[Callable[[], None]], bool] | None = None,
     ) -> None:
         self._roles = {role: tuple(ids) for role, ids in roles.items()}
         self._group_members = group_members
         self._ttl = ttl
         self._clock = clock
+        self._refresh = refresh
         self._cache: dict[str, _Cached] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def principals(self, role: str) -> tuple[str, ...]:
@@ -139,12 +146,44 @@ class RoleDirectory:
             raise next(iter(unknown.values()))
         return HeldRoles(held, unknown)
 
+    def warm(self) -> None:
+        """Look up every user group the roles name (at start, off the request path)."""
+        groups = {p for ids in self._roles.values() for p in ids if p.startswith("S")}
+        for group_id in sorted(groups):
+            with contextlib.suppress(RolesUnavailable):  # logged; asked again when needed
+                self._fetch(group_id)
+
     def _group(self, group_id: str) -> frozenset[str]:
         now = self._clock()
         with self._lock:
             cached = self._cache.get(group_id)
             if cached is not None and now - cached.fetched_at < self._ttl:
                 return cached.members
+            stale_ok = cached is not None and self._refresh is not None
+            if stale_ok and group_id in self._refreshing:
+                return cached.members  # type: ignore[union-attr]
+            if stale_ok:
+                self._refreshing.add(group_id)
+        if stale_ok:
+            assert cached is not None and self._refresh is not None
+            if self._refresh(lambda: self._refetch(group_id)):
+                return cached.members
+            with self._lock:
+                self._refreshing.discard(group_id)
+        return self._fetch(group_id)
+
+    def _refetch(self, group_id: str) -> None:
+        try:
+            with contextlib.suppress(RolesUnavailable):  # logged; the known members stay
+                self._fetch(group_id)
+        finally:
+            with self._lock:
+                self._refreshing.discard(group_id)
+
+    def _fetch(self, group_id: str) -> frozenset[str]:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(group_id)
         try:
             members = frozenset(self._group_members(group_id))
         except GroupLookupError as error:

@@ -222,6 +222,11 @@ class Timers:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id)
 
+    def next_run(self, job_id: str) -> datetime | None:
+        """When stored job ``job_id`` runs next; None if there is no such job."""
+        job = self._scheduler.get_job(job_id, jobstore="default")
+        return job.next_run_time if job is not None else None
+
     def pending(self, prefix: str = "") -> list[tuple[str, datetime]]:
         """Stored jobs whose id starts with ``prefix`` and their next run time."""
         return [

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
-from slack_bolt.context.respond import Respond
+from slack_bolt import App
 
 from bot import mrkdwn
+from bot.ack import AckPath
 from bot.card import CardNotPosted
-from bot.errors import reported
 from bot.ids import ActionId
+from bot.outbox import Reply
 from bot.render.card import ci_text
 from bot.render.notices import card_not_posted
 from bot.services import BotServices
@@ -35,42 +35,34 @@ def hotfix_id_from(action: dict[str, Any]) -> int:
     return int(value)
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, path: AckPath) -> None:
     @app.action(ActionId.RETRY_CARD)
-    @reported
-    def retry_card(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    @path.later()
+    def retry_card(action: dict[str, Any], reply: Reply) -> None:
         hotfix_id = hotfix_id_from(action)
         try:
             hotfix = services.cards.publish(hotfix_id)
         except CardNotPosted as failure:
             text, blocks = card_not_posted(failure.hotfix, failure.slack_error)
-            respond(text=text, blocks=[b.to_dict() for b in blocks], replace_original=True)
+            reply(text=text, blocks=[b.to_dict() for b in blocks], replace_original=True)
             return
-        respond(text=f"✅ The card of {hotfix.key} is posted.", replace_original=True)
+        reply(text=f"✅ The card of {hotfix.key} is posted.", replace_original=True)
 
     @app.action(ActionId.CREATE_BRANCH)
-    @reported
-    def create_branch(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
+    @path.later()
+    def create_branch(action: dict[str, Any], body: dict[str, Any]) -> None:
         services.git.create_branch(hotfix_id_from(action), body["user"]["id"])
 
     @app.action(ActionId.OPEN_PR)
-    @reported
-    def open_pr(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
+    @path.later()
+    def open_pr(action: dict[str, Any], body: dict[str, Any]) -> None:
         services.git.open_pr(hotfix_id_from(action), body["user"]["id"])
 
     @app.action(ActionId.RECHECK_CI)
-    @reported
-    def recheck_ci(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
-        ack()
+    @path.later()
+    def recheck_ci(action: dict[str, Any], reply: Reply) -> None:
         hotfix = services.git.check_ci(hotfix_id_from(action))
-        respond(
-            text=f"CI of {hotfix.key}: {ci_text(hotfix)}",
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        reply(text=f"CI of {hotfix.key}: {ci_text(hotfix)}")
 
     def tick(action: dict[str, Any], body: dict[str, Any], group: tuple[str, ...]) -> None:
         selected = [str(o.get("value")) for o in action.get("selected_options") or []]
@@ -80,21 +72,18 @@ def register(app: App, services: BotServices) -> None:
         )
 
     @app.action(ActionId.CHECKLIST)
-    @reported
-    def tick_checklist(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
+    @path.later()
+    def tick_checklist(action: dict[str, Any], body: dict[str, Any]) -> None:
         tick(action, body, tuple(item for item, _ in REVIEW_ITEMS))
 
     @app.action(ActionId.SECURITY_CHECKLIST)
-    @reported
-    def tick_security(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
+    @path.later()
+    def tick_security(action: dict[str, Any], body: dict[str, Any]) -> None:
         tick(action, body, tuple(item for item, _ in SECURITY_ITEMS))
 
     @app.action(ActionId.APPROVE_REVIEW)
-    @reported
-    def approve_review(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
+    @path.later()
+    def approve_review(action: dict[str, Any], body: dict[str, Any]) -> None:
         hotfix = services.git.approve_review(hotfix_id_from(action), body["user"]["id"])
         services.cards.say(
             hotfix,
@@ -103,7 +92,6 @@ def register(app: App, services: BotServices) -> None:
         )
 
     @app.action(ActionId.MERGE_BACK)
-    @reported
-    def merge_back(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
+    @path.later()
+    def merge_back(action: dict[str, Any], body: dict[str, Any]) -> None:
         services.git.merge_back(hotfix_id_from(action), body["user"]["id"])

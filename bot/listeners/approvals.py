@@ -12,14 +12,18 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
-from bot.errors import reported
+from bot.ack import AckPath
+from bot.errors import user_message
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.listeners.actions import hotfix_id_from
-from bot.render.approvals import approved_notice, ended_notice, reason_modal
+from bot.render.approvals import (
+    approved_notice,
+    ended_notice,
+    reason_modal,
+    reason_refused_modal,
+)
 from bot.services import BotServices
-from storage.db import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.hotfixes import HotfixSnapshot
 
@@ -42,13 +46,12 @@ def _hotfix_id(view: dict[str, Any]) -> int:
     return value
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, path: AckPath) -> None:
     hotfixes = services.hotfixes
 
     @app.action(APPROVE)
-    @reported
-    def approve(ack: Ack, action: dict[str, Any], body: dict[str, Any]) -> None:
-        ack()
+    @path.later()
+    def approve(action: dict[str, Any], body: dict[str, Any]) -> None:
         match = APPROVE.match(action["action_id"])
         assert match is not None  # the listener only runs for matching ids
         outcome = hotfixes.approve(
@@ -59,39 +62,43 @@ def register(app: App, services: BotServices) -> None:
             services.cards.say(outcome.hotfix, approved_notice(outcome.hotfix, auto_branch=auto))
             services.git.after_approval(outcome.hotfix.id, body["user"]["id"])
 
-    def ask_reason(
-        action: dict[str, Any], body: dict[str, Any], client: WebClient, verb: str
-    ) -> None:
-        """Check the clicker may do it, then ask why (the trigger id is good for 3 s)."""
-        hotfix = hotfixes.preflight(hotfix_id_from(action), verb, actor=body["user"]["id"])
-        view = reason_modal(callback_id=REASON_FORMS[verb], hotfix=hotfix, verb=verb)
-        client.views_open(trigger_id=body["trigger_id"], view=view.to_dict())
+    def ask_reason(action: dict[str, Any], body: dict[str, Any], verb: str) -> None:
+        """Open the reason form at once (the trigger id is good for 3 s), then check that the
+        clicker may do it; if not, the form turns into the refusal."""
+        hotfix = hotfixes.get(hotfix_id_from(action))
+        form = reason_modal(callback_id=REASON_FORMS[verb], hotfix=hotfix, verb=verb)
+        opened = services.slack.views_open(trigger_id=body["trigger_id"], view=form.to_dict())
+        try:
+            hotfixes.preflight(hotfix.id, verb, actor=body["user"]["id"])
+        except DomainError as refused:
+            view = reason_refused_modal(
+                callback_id=REASON_FORMS[verb],
+                hotfix=hotfix,
+                verb=verb,
+                message=refused.user_message,
+            )
+            services.slack.views_update(view_id=opened["view"]["id"], view=view.to_dict())
 
     @app.action(ActionId.REJECT)
-    @reported
-    def reject_clicked(
-        ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient
-    ) -> None:
-        ack()
-        ask_reason(action, body, client, "reject")
+    @path.later(path.lanes.forms)
+    def reject_clicked(action: dict[str, Any], body: dict[str, Any]) -> None:
+        ask_reason(action, body, "reject")
 
     @app.view(CallbackId.REJECT)
-    @reported
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         hotfix = _submit_reason(ack, body, view, hotfixes.reject)
         if hotfix is not None:
-            services.cards.say(hotfix, ended_notice(hotfix))
+            path.after(
+                lambda: services.cards.say(hotfix, ended_notice(hotfix)),
+                what=f"{hotfix.key} rejected notice",
+            )
 
     @app.action(ActionId.OVERRIDE)
-    @reported
-    def override_clicked(
-        ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient
-    ) -> None:
-        ack()
-        ask_reason(action, body, client, "override")
+    @path.later(path.lanes.forms)
+    def override_clicked(action: dict[str, Any], body: dict[str, Any]) -> None:
+        ask_reason(action, body, "override")
 
     @app.view(CallbackId.OVERRIDE)
-    @reported
     def override_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         hotfix = _submit_reason(ack, body, view, hotfixes.override)
         if hotfix is not None:
@@ -107,11 +114,8 @@ def _submit_reason(
     """Fire a reasoned event from its modal; a refusal stays in the modal, next to the reason."""
     try:
         hotfix = fire(_hotfix_id(view), actor=body["user"]["id"], reason=_reason(view))
-    except DomainError as refused:
-        ack(response_action="errors", errors={BlockId.REASON: refused.user_message})
-        return None
-    except DatabaseUnavailable:
-        ack(response_action="errors", errors={BlockId.REASON: UNAVAILABLE_MESSAGE})
+    except Exception as error:  # the funnel, inline: the form stays open with the reason
+        ack(response_action="errors", errors={BlockId.REASON: user_message(error)})
         return None
     ack()
     return hotfix

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.errors import reported
+from bot.errors import user_message
 from bot.ids import BlockId, CallbackId
 from bot.render.assessment import (
     field_errors,
@@ -15,7 +15,6 @@ from bot.render.assessment import (
     read_assessment,
 )
 from bot.services import BotServices
-from storage.db import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from workflows.assessment import AssessmentInvalid, validate_assessment
 
 LOST_CHANNEL = "This form lost track of its channel; close it and run /hotfix start again."
@@ -23,7 +22,6 @@ LOST_CHANNEL = "This form lost track of its channel; close it and run /hotfix st
 
 def register(app: App, services: BotServices) -> None:
     @app.view(CallbackId.ASSESSMENT)
-    @reported
     def submit_assessment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft = read_assessment(view.get("state", {}).get("values", {}))
         channel_id = modal_channel(view.get("private_metadata", ""))
@@ -36,8 +34,9 @@ def register(app: App, services: BotServices) -> None:
             ack(response_action="errors", errors=field_errors(invalid.errors))
             return
         # MEDIUM/LOW are recorded too (declined), so that an override can open them later.
-        # The hotfix is written *before* the ack on purpose: if the database is down the
-        # form stays open with everything typed in it, instead of closing on a lost request.
+        # The hotfix is written *before* the ack on purpose (the database is all this touches
+        # on the request): if it is down the form stays open with everything typed in it,
+        # instead of closing on a lost request.
         try:
             hotfix = services.hotfixes.open(
                 assessment,
@@ -45,8 +44,8 @@ def register(app: App, services: BotServices) -> None:
                 channel_id=channel_id,
                 idempotency_key=f"view:{view['id']}",
             )
-        except DatabaseUnavailable:
-            ack(response_action="errors", errors={BlockId.ISSUE: UNAVAILABLE_MESSAGE})
+        except Exception as error:  # the funnel, inline: the form keeps what was typed
+            ack(response_action="errors", errors={BlockId.ISSUE: user_message(error)})
             return
         if not assessment.severity.warrants_hotfix:
             ack(response_action="update", view=not_a_hotfix_view(assessment).to_dict())

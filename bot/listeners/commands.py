@@ -1,20 +1,24 @@
-"""``/hotfix``: one listener, one small branch per subcommand."""
+"""``/hotfix``: one listener; each subcommand is read at once and does its work after the ack.
+
+Reading the text (and refusing a malformed one) needs nothing outside the process, so it is
+answered in the ack itself; the work (the database, Slack, GitHub) runs on a lane.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Callable
 
-from slack_bolt import Ack, App
-from slack_bolt.context.respond import Respond
-from slack_sdk import WebClient
+from slack_bolt import App, BoltResponse
+from slack_bolt.kwargs_injection.args import Args
 
 from bot import mrkdwn
-from bot.errors import reported
+from bot.ack import AckPath
 from bot.ids import Command, Subcommand
+from bot.outbox import Reply
 from bot.render.approvals import ended_notice
 from bot.render.assessment import assessment_modal
-from bot.render.notices import list_blocks, status_blocks, usage_blocks
+from bot.render.notices import error_blocks, list_blocks, status_blocks, usage_blocks
 from bot.services import BotServices
 from workflows.assessment import parse_start_arguments
 from workflows.errors import DomainError, HotfixNotFound
@@ -24,34 +28,37 @@ from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn, parse_key
 ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
 BASE_USAGE = "Usage: `/hotfix base HF-n <production tag>`, for example `/hotfix base HF-3 v1.2.3`."
 MERGE_BACK_USAGE = "Usage: `/hotfix merge-back HF-n`."
+PR_USAGE = "Usage: `/hotfix pr HF-n`."
+
+Work = Callable[[Reply], None]
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, path: AckPath) -> None:
     hotfixes = services.hotfixes
 
-    @app.command(Command.HOTFIX)
-    @reported
-    def hotfix(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        word, _, rest = (command.get("text") or "").strip().partition(" ")
-        subcommand, rest = word.lower(), rest.strip()
-        user, channel = command["user_id"], command["channel_id"]
-
-        if subcommand == Subcommand.START:
-            ack()
-            # The trigger id expires 3 s after the command: open the form before anything else.
+    def start(rest: str, user: str, channel: str, trigger_id: str) -> Work:
+        def work(reply: Reply) -> None:
+            # The trigger id expires 3 s after the command: this runs on the forms lane.
             view = assessment_modal(
                 parse_start_arguments(rest),
                 requester_id=user,
                 channel_id=channel,
                 now=services.clock(),
             )
-            client.views_open(trigger_id=command["trigger_id"], view=view.to_dict())
+            services.slack.views_open(trigger_id=trigger_id, view=view.to_dict())
 
-        elif subcommand == Subcommand.STATUS:
-            ack()
+        return work
+
+    def status(rest: str, user: str, channel: str) -> Work:
+        hotfix_id = _hotfix_id(rest.split()[0]) if rest else None
+
+        def work(reply: Reply) -> None:
             visible = services.visible_to(user)
-            if rest:
-                hotfix_id = _hotfix_id(rest.split()[0])
+            if hotfix_id is None:
+                text, blocks = list_blocks(
+                    hotfixes.active(channel), where="in this channel", visible=visible
+                )
+            else:
                 hotfix = hotfixes.get(hotfix_id)
                 if not visible(hotfix):
                     raise DomainError(
@@ -66,55 +73,95 @@ def register(app: App, services: BotServices) -> None:
                 text, blocks = status_blocks(
                     hotfix, hotfixes.timeline(hotfix_id), now=services.clock()
                 )
-            else:
-                text, blocks = list_blocks(
-                    hotfixes.active(channel), where="in this channel", visible=visible
-                )
-            respond(text=text, blocks=[b.to_dict() for b in blocks])
+            reply(text=text, blocks=[b.to_dict() for b in blocks])
 
-        elif subcommand == Subcommand.LIST:
-            ack()
+        return work
+
+    def list_all(rest: str, user: str, channel: str) -> Work:
+        def work(reply: Reply) -> None:
             text, blocks = list_blocks(
                 hotfixes.active(), where="in any channel", visible=services.visible_to(user)
             )
-            respond(text=text, blocks=[b.to_dict() for b in blocks])
+            reply(text=text, blocks=[b.to_dict() for b in blocks])
 
-        elif subcommand == Subcommand.ABORT:
-            ack()
-            key, _, reason = rest.partition(" ")
-            if not key or not reason.strip():
-                raise DomainError(ABORT_USAGE)
-            stopped = hotfixes.abort(_hotfix_id(key), actor=user, reason=reason)
-            respond(text=f"🛑 {stopped.key} is aborted; its timers are cancelled.")
+        return work
+
+    def abort(rest: str, user: str, channel: str) -> Work:
+        key, _, reason = rest.partition(" ")
+        if not key or not reason.strip():
+            raise DomainError(ABORT_USAGE)
+        hotfix_id = _hotfix_id(key)
+
+        def work(reply: Reply) -> None:
+            stopped = hotfixes.abort(hotfix_id, actor=user, reason=reason)
+            reply(text=f"🛑 {stopped.key} is aborted; its timers are cancelled.")
             services.cards.say(stopped, ended_notice(stopped))
 
-        elif subcommand == Subcommand.BASE:
-            ack()
-            key, _, tag = rest.partition(" ")
-            if not key or not tag.strip():
-                raise DomainError(BASE_USAGE)
-            hotfix = services.git.choose_base(_hotfix_id(key), tag.strip(), user)
-            respond(text=f"📌 {hotfix.key} now starts from `{hotfix.base_tag}`.")
+        return work
 
-        elif subcommand == Subcommand.PR:
-            ack()
-            if not rest:
-                raise DomainError("Usage: `/hotfix pr HF-n`.")
-            hotfix_id = _hotfix_id(rest.split()[0])
+    def base(rest: str, user: str, channel: str) -> Work:
+        key, _, tag = rest.partition(" ")
+        if not key or not tag.strip():
+            raise DomainError(BASE_USAGE)
+        hotfix_id = _hotfix_id(key)
+
+        def work(reply: Reply) -> None:
+            hotfix = services.git.choose_base(hotfix_id, tag.strip(), user)
+            reply(text=f"📌 {hotfix.key} now starts from `{hotfix.base_tag}`.")
+
+        return work
+
+    def pull_request(rest: str, user: str, channel: str) -> Work:
+        if not rest:
+            raise DomainError(PR_USAGE)
+        hotfix_id = _hotfix_id(rest.split()[0])
+
+        def work(reply: Reply) -> None:
             services.git.open_pr(hotfix_id, user)
-            respond(text=f"📬 Opening the pull request of HF-{hotfix_id}; see its thread.")
+            reply(text=f"📬 Opening the pull request of HF-{hotfix_id}; see its thread.")
 
-        elif subcommand == Subcommand.MERGE_BACK:
-            ack()
-            if not rest:
-                raise DomainError(MERGE_BACK_USAGE)
-            hotfix_id = _hotfix_id(rest.split()[0])
+        return work
+
+    def merge_back(rest: str, user: str, channel: str) -> Work:
+        if not rest:
+            raise DomainError(MERGE_BACK_USAGE)
+        hotfix_id = _hotfix_id(rest.split()[0])
+
+        def work(reply: Reply) -> None:
             services.git.merge_back(hotfix_id, user)
-            respond(text=f"🔀 Merging HF-{hotfix_id} back; progress is in its thread.")
+            reply(text=f"🔀 Merging HF-{hotfix_id} back; progress is in its thread.")
 
-        else:
+        return work
+
+    subcommands: dict[str, Callable[[str, str, str], Work]] = {
+        Subcommand.STATUS: status,
+        Subcommand.LIST: list_all,
+        Subcommand.ABORT: abort,
+        Subcommand.BASE: base,
+        Subcommand.PR: pull_request,
+        Subcommand.MERGE_BACK: merge_back,
+    }
+
+    @app.command(Command.HOTFIX)
+    def hotfix(args: Args) -> BoltResponse | None:
+        command = args.command
+        word, _, rest = (command.get("text") or "").strip().partition(" ")
+        subcommand, rest = word.lower(), rest.strip()
+        user, channel = command["user_id"], command["channel_id"]
+        if subcommand == Subcommand.START:
+            work = start(rest, user, channel, command.get("trigger_id", ""))
+            return path.run(args, work, what="/hotfix start", lane=path.lanes.forms)
+        if subcommand not in subcommands:
             text, blocks = usage_blocks(None if subcommand in ("", Subcommand.HELP) else word)
-            ack(text=text, blocks=[b.to_dict() for b in blocks])
+            args.ack(text=text, blocks=[b.to_dict() for b in blocks])
+            return None
+        try:
+            work = subcommands[subcommand](rest, user, channel)
+        except DomainError as refused:  # a malformed command: answered in the ack itself
+            text, blocks = error_blocks(refused.user_message)
+            args.ack(text=text, blocks=[b.to_dict() for b in blocks])
+            return None
+        return path.run(args, work, what=f"/hotfix {subcommand}")
 
 
 def _hotfix_id(key: str) -> int:

@@ -1,23 +1,26 @@
-"""Events API listeners."""
+"""Events API listeners. Slack delivers an event again when it was not acknowledged in time
+(even while the first delivery is still running), so each one is handled once."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
-from bot.errors import reported
+from bot.ack import AckPath
+from bot.dedupe import first_delivery
 from bot.ids import EventType
 from bot.render.notices import home_view
 from bot.services import BotServices
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, path: AckPath) -> None:
     @app.event(EventType.APP_HOME_OPENED)
-    @reported
-    def app_home_opened(event: dict[str, Any], client: WebClient) -> None:
+    @path.later()
+    def app_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
+        if not first_delivery(services.sessions, body, services.clock()):
+            return
         view = home_view(services.hotfixes.active(), services.visible_to(event["user"]))
-        client.views_publish(user_id=event["user"], view=view.to_dict())
+        services.slack.views_publish(user_id=event["user"], view=view.to_dict())

@@ -173,6 +173,21 @@ def reason_modal(*, callback_id: CallbackId, hotfix: HotfixSnapshot, verb: str) 
     )
 
 
+def reason_refused_modal(
+    *, callback_id: CallbackId, hotfix: HotfixSnapshot, verb: str, message: str
+) -> View:
+    """The reason form, turned into a refusal: the clicker may not do it (now)."""
+    title = {"reject": "Reject hotfix", "override": "Override severity"}[verb]
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        title=title,
+        close="Close",
+        private_metadata=json.dumps({"hotfix_id": hotfix.id}),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=f"⚠️ {message}"))],
+    )
+
+
 def refusal_message(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
     """In the channel, for a MEDIUM/LOW assessment: the matrix, the advice, the override."""
     severity: Severity = hotfix.severity
