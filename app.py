@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -24,16 +25,18 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 import bot
-from bot.ack import AckPath
+from bot.ack import BUSY, AckPath
 from bot.card import CardPublisher, card_location
+from bot.errors import tell
 from bot.escalation import Escalations
 from bot.git_flow import GitFlow
 from bot.identity import BotIdentity
 from bot.lanes import Lane, Lanes
-from bot.outbox import Outbox
+from bot.outbox import Outbox, reply_for
 from bot.services import BotServices
 from bot.slack_api import UNREACHABLE, Circuit, GuardedWebClient, ResponseUrls, retry_handlers
 from bot.slack_groups import slack_group_members
+from bot.split import WorkerLink, lower_priority, serve
 from storage.db import database_reachable, make_engine, make_sessions, migrate
 from workflows.config import (
     ConfigError,
@@ -63,6 +66,7 @@ EXIT_CONFIG = 2
 EXIT_DATABASE = 1
 
 StartResponse = Callable[..., Any]
+Role = Literal["whole", "front", "worker"]
 
 
 @dataclass
@@ -79,6 +83,7 @@ class HotfixBot:
     outbox: Outbox
     identity: BotIdentity
     reconcilers: tuple[Callable[[int], None], ...] = ()
+    link: WorkerLink | None = None  # the front's worker process; None: this process works
 
     def __post_init__(self) -> None:
         self._slack = SlackRequestHandler(self.bolt, path=EVENTS_PATH)
@@ -93,13 +98,13 @@ class HotfixBot:
         """Only ``GET /healthz``: what Socket Mode serves (it has no signed HTTP endpoint)."""
         path = environ.get("PATH_INFO", "")
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            healthy = database_reachable(self.engine)
-            body = json.dumps(
-                {
-                    "status": "ok" if healthy else "unavailable",
-                    "database": "ok" if healthy else "unreachable",
-                }
-            ).encode()
+            database = database_reachable(self.engine)
+            report = {"database": "ok" if database else "unreachable"}
+            healthy = database
+            if self.link is not None:
+                report["worker"] = "ok" if self.link.ready else "starting"
+                healthy = healthy and self.link.ready
+            body = json.dumps({"status": "ok" if healthy else "unavailable", **report}).encode()
             start_response(
                 "200 OK" if healthy else "503 Service Unavailable",
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
@@ -113,15 +118,15 @@ class HotfixBot:
         """Start the background parts: persisted timers (escalations, card retries, CI polls,
         Slack deliveries), then make sure every running hotfix has the timers it needs — a
         process stopped right after a change may not have armed them — and learn what
-        Slack will be asked most (who the bot is, who is in the roles' user groups)."""
+        Slack will be asked most (who the bot is, who is in the roles' user groups). The
+        front only starts its worker, which does all that."""
+        if self.link is not None:
+            self.link.start()
+            return
         self.timers.start()
-        self.lanes.updates.offer(self._reconcile, what="timers of running hotfixes")
-        self.lanes.updates.offer(
-            partial(self.identity.learn, self.services.slack), what="the bot's Slack identity"
-        )
-        self.lanes.updates.offer(self.services.hotfixes.directory.warm, what="role groups")
+        self.lanes.updates.offer(self._catch_up, what="catching up at start")
 
-    def _reconcile(self) -> None:
+    def _catch_up(self) -> None:
         try:
             for hotfix in self.services.hotfixes.active():
                 for listener in self.reconcilers:
@@ -129,8 +134,14 @@ class HotfixBot:
             self.outbox.resume()
         except Exception:  # the next change re-arms; the log says why this pass failed
             log.exception("could not check the timers of running hotfixes at start")
+        self.identity.learn(self.services.slack)
+        self.services.hotfixes.directory.warm()
 
     def close(self) -> None:
+        if self.link is not None:
+            self.link.close()
+            self.engine.dispose()
+            return
         # Timers first: a job finishing now may still hand work to the lanes.
         self.timers.shutdown()
         self.lanes.shutdown()
@@ -176,16 +187,36 @@ def github_repository(settings: Settings, policy: Policy) -> GitHubRepository | 
     )
 
 
+class _ClientGivenOnPurpose(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused when given a client; here that is the point
+    (the token reaches Bolt through ``authorize``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_ClientGivenOnPurpose())
+
+
 def create_app(
-    settings: Settings, policy: Policy | None = None, *, migrate_schema: bool = True
+    settings: Settings,
+    policy: Policy | None = None,
+    *,
+    migrate_schema: bool = True,
+    role: Role = "whole",
 ) -> HotfixBot:
-    """Build a complete Hotfix Bot from settings (and the policy file they name)."""
+    """Build a complete Hotfix Bot from settings (and the policy file they name).
+
+    ``role``: ``whole`` acks and works in this process (tests); ``front`` only acks and
+    hands the work to a worker process it starts (``hotfix-bot serve``); ``worker`` is that
+    process: it takes requests from the front, never from Slack (``bot.split``).
+    """
     policy = policy if policy is not None else load_policy(settings.hotfix_config)
     workers = policy.workers
     # Every thread that may hold a connection at once: the lanes, the timers' pool, a spare.
     engine = make_engine(
         database_url(settings),
-        pool_size=workers.requests + workers.forms + workers.updates + 2,
+        pool_size=workers.requests + 2 * workers.forms + workers.updates + 2,
         max_overflow=TIMER_THREADS + 2,
     )
     if migrate_schema:
@@ -234,7 +265,8 @@ def create_app(
         # (bot.ack), so an ack never waits behind work.
         process_before_response=True,
         authorize=identity.authorize,
-        request_verification_enabled=settings.slack_app_token is None,
+        # The worker is sent requests the front has checked already, never Slack's.
+        request_verification_enabled=settings.slack_app_token is None and role != "worker",
     )
     repository = Repository(policy.repository.remote, policy.data_dir)
     github = github_repository(settings, policy)
@@ -252,7 +284,16 @@ def create_app(
     services = BotServices(
         hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock, slack=client
     )
-    bot.register(bolt, services, AckPath(lanes, outbox))
+    link = (
+        WorkerLink(
+            worker_main,
+            (settings, policy),
+            capacities={lane.name: lane.capacity for lane in lanes.all()},
+        )
+        if role == "front"
+        else None
+    )
+    bot.register(bolt, services, AckPath(lanes, outbox, forward=link, inline=role == "worker"))
     return HotfixBot(
         settings=settings,
         policy=policy,
@@ -264,7 +305,27 @@ def create_app(
         outbox=outbox,
         identity=identity,
         reconcilers=(escalations.sync, git.sync_ci_poll),
+        link=link,
     )
+
+
+def worker_main(settings: Settings, policy: Policy, requests: Any, answers: Any) -> None:
+    """The worker process of ``hotfix-bot serve`` (started by the front, ``bot.split``)."""
+    lower_priority()
+    _configure_logging(settings.log_level)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the front stops it, after its own work
+    worker = create_app(settings, policy, migrate_schema=False, role="worker")
+    worker.start()
+    try:
+        serve(
+            worker.bolt,
+            worker.lanes,
+            lambda request: tell(reply_for(worker.outbox, request.body), BUSY),
+            requests,
+            answers,
+        )
+    finally:
+        worker.close()
 
 
 def in_lane(lane: Lane, listener: Callable[[int], None]) -> Callable[[int], None]:
@@ -441,7 +502,7 @@ def _serve_http(settings: Settings, policy: Policy) -> int:
     state: dict[str, HotfixBot] = {}
 
     def load() -> Callable[..., Iterable[bytes]]:
-        state["bot"] = create_app(settings, policy, migrate_schema=False)
+        state["bot"] = create_app(settings, policy, migrate_schema=False, role="front")
         state["bot"].start()
         log.info("Hotfix Bot listening on :%s%s", settings.port, EVENTS_PATH)
         return state["bot"].wsgi
@@ -484,12 +545,11 @@ def serve_wsgi(
 
 
 def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
-    import signal
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    hotfix_bot = create_app(settings, policy, migrate_schema=False)
+    hotfix_bot = create_app(settings, policy, migrate_schema=False, role="front")
     hotfix_bot.start()
 
     class QuietHandler(WSGIRequestHandler):

@@ -14,7 +14,7 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
     """Attach every middleware and listener of Hotfix Bot to ``app``."""
     errors.register(app, path.outbox, path.lanes.notices)
     commands.register(app, services, path)
-    assessment.register(app, services)
+    assessment.register(app, services, path)
     actions.register(app, services, path)
     approvals.register(app, services, path)
     events.register(app, services, path)

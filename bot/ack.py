@@ -18,13 +18,14 @@ import inspect
 import logging
 from collections.abc import Callable
 
-from slack_bolt import BoltResponse
+from slack_bolt import BoltRequest, BoltResponse
 from slack_bolt.kwargs_injection.args import Args
 
 from bot.errors import tell, user_message
 from bot.lanes import Lane, Lanes
 from bot.outbox import Outbox, Reply, reply_for
 from bot.render.notices import error_blocks
+from bot.split import WorkerLink
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,26 @@ BoltListener = Callable[[Args], BoltResponse | None]
 
 
 class AckPath:
-    """Acks a request at once and hands its work to a lane."""
+    """Acks a request at once and hands its work to a lane.
 
-    def __init__(self, lanes: Lanes, outbox: Outbox) -> None:
+    Three places the work can go: a lane of this process (tests, Socket Mode); the worker
+    process (``forward``: the front of ``hotfix-bot serve``, see ``bot.split``); or, in that
+    worker, which dispatches each request it is sent on a lane already, right here
+    (``inline``).
+    """
+
+    def __init__(
+        self,
+        lanes: Lanes,
+        outbox: Outbox,
+        *,
+        forward: WorkerLink | None = None,
+        inline: bool = False,
+    ) -> None:
         self.lanes = lanes
         self.outbox = outbox
+        self.forward = forward
+        self.inline = inline
 
     def later(self, lane: Lane | None = None) -> Callable[[Listener], BoltListener]:
         """Decorate a listener whose work runs after the ack, on ``lane`` (requests).
@@ -73,6 +89,12 @@ class AckPath:
         self, args: Args, job: Callable[[Reply], None], *, what: str, lane: Lane | None = None
     ) -> BoltResponse | None:
         """Ack now and run ``job(reply)`` on ``lane`` (requests); "busy" when it is full."""
+        chosen = lane or self.lanes.requests
+        if self.forward is not None:
+            if self.forward.send(chosen.name, args.request):
+                args.ack()
+                return None
+            return self.busy(args)
         reply = reply_for(self.outbox, args.body)
 
         def work() -> None:
@@ -81,17 +103,46 @@ class AckPath:
             except Exception as error:  # the funnel: every failure is told
                 tell(reply, user_message(error))
 
-        if (lane or self.lanes.requests).offer(work, what=what):
+        if self.inline:
+            work()
             args.ack()
             return None
-        return self.busy(args, reply)
+        if chosen.offer(work, what=what):
+            args.ack()
+            return None
+        return self.busy(args)
 
     def after(self, job: Callable[[], None], *, what: str) -> None:
         """Work a synchronous listener leaves for after its ack (a notice in the thread)."""
         if not self.lanes.requests.offer(job, what=what):
             log.error("dropped %s: every lane is full", what)
 
-    def busy(self, args: Args, reply: Reply) -> BoltResponse | None:
+    def synchronous(self, errors_on: str) -> Callable[[Listener], BoltListener]:
+        """Decorate a view submission listener, which answers inline: in the front, the
+        worker answers it; if it cannot within Slack's time, the form says "busy" at
+        ``errors_on`` (a block id) and keeps what was typed."""
+
+        def decorate(listener: Listener) -> BoltListener:
+            if self.forward is None:
+                return listener
+            link = self.forward
+
+            def forwarded(args: Args) -> BoltResponse:
+                answer = link.call(args.request)
+                if answer is not None:
+                    return answer
+                log.warning("the worker did not answer a form submission in time")
+                return BoltResponse(
+                    status=200,
+                    body={"response_action": "errors", "errors": {errors_on: BUSY}},
+                )
+
+            forwarded.__name__ = forwarded.__qualname__ = listener.__name__
+            return forwarded
+
+        return decorate
+
+    def busy(self, args: Args) -> BoltResponse | None:
         """Say "busy" without waiting for Slack: in the ack of a command, else afterwards."""
         body = args.body
         if body.get("type") == "event_callback":
@@ -102,6 +153,14 @@ class AckPath:
             args.ack(text=text, blocks=[b.to_dict() for b in blocks])
             return None
         args.ack()
+        if self.forward is not None:
+            self.forward.tell_busy(args.request)
+        else:
+            self.tell_busy(args.request)
+        return None
+
+    def tell_busy(self, request: BoltRequest) -> None:
+        """Tell the person behind ``request`` it was not taken (on the notices lane)."""
+        reply = reply_for(self.outbox, request.body)
         if not self.lanes.notices.offer(lambda: tell(reply, BUSY), what="a busy notice"):
             log.error("could not even say busy to %s", reply.user_id)
-        return None

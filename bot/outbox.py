@@ -17,7 +17,7 @@ of the tests drops what it does not answer, as a Slack that is down does.
 from __future__ import annotations
 
 import logging
-import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "deliver_slack_messages"
 DRAIN_JOB_ID = "slack-deliveries"  # one timer for every stored message, whatever the backlog
 DRAIN_BATCH = 500
+ROUND = 1.0  # seconds between delivery rounds while messages wait
 REPLY_LIFETIME = timedelta(minutes=29)  # Slack honours a response_url for 30 minutes
 POST_LIFETIME = timedelta(hours=24)
 #: Seconds before each further try; the last one repeats.
@@ -96,8 +97,7 @@ class Outbox:
         self._timers = timers
         self._clock = clock
         self._card_of = card_of
-        self._arming = threading.Lock()
-        self._armed_at: datetime | None = None
+        self._armed_until = 0.0  # monotonic: this process armed the timer until then
         if timers is not None:
             timers.register(DELIVER_JOB, self.deliver)
 
@@ -213,25 +213,20 @@ class Outbox:
         except DatabaseUnavailable:
             log.error("lost a Slack message (Slack and the database both down): %s", out.what)
             return
-        self._arm(due)
+        self._arm()
 
-    def _arm(self, when: datetime) -> None:
-        """Make the one delivery timer run by ``when`` (never later than it already would)."""
+    def _arm(self) -> None:
+        """Make sure the delivery timer runs (every ``ROUND`` seconds while anything waits)."""
         if self._timers is None:
             return
-        with self._arming:
-            armed = self._armed_at
-            if armed is not None and self._clock() < armed <= when:
-                return  # this process armed it for sooner already
-            try:
-                current = self._timers.next_run(DRAIN_JOB_ID)
-            except Exception:  # the job store is the database: it may be down too
-                current = None
-            if current is not None and current <= when:
-                self._armed_at = current
-                return
-            self._timers.at(when, DELIVER_JOB, 0, DRAIN_JOB_ID, replace=True)
-            self._armed_at = when
+        if self._armed_until > time.monotonic():
+            return  # armed just now by this process
+        try:
+            self._timers.every(ROUND, DELIVER_JOB, 0, DRAIN_JOB_ID)
+        except Exception:  # the job store is the database: if it is down, resume() re-arms
+            log.warning("could not arm the Slack delivery timer; it is armed at the next start")
+            return
+        self._armed_until = time.monotonic() + ROUND
 
     @staticmethod
     def _delay(attempts: int, asked: float | None) -> float:
@@ -242,17 +237,14 @@ class Outbox:
 
     def deliver(self, _: int = 0) -> None:
         """The timer: send what is due, oldest first, each queue in order; stop at once when
-        Slack does not answer (one try per cool-down, whatever the backlog); then arm the
-        timer for what is left."""
-        with self._arming:
-            self._armed_at = None
+        Slack does not answer (one try per cool-down, whatever the backlog); stop the timer
+        once nothing waits."""
         now = self._clock()
         blocked: set[str] = set()
         try:
             due = self._due(now)
         except DatabaseUnavailable:
-            self._arm(now + timedelta(seconds=BACKOFF[-1]))
-            return
+            return  # the timer comes back in a round
         for row in due:
             if row.queue in blocked:
                 continue
@@ -275,7 +267,7 @@ class Outbox:
                 continue
             log.info("delivered %s after %d tries", out.what, row.attempts + 1)
             self._forget(row.id)
-        self._arm_for_rest()
+        self._disarm_when_empty()
 
     def _due(self, now: datetime) -> list[SlackDelivery]:
         """Every stored message of a queue whose oldest message is due, oldest first."""
@@ -313,14 +305,22 @@ class Outbox:
         except DatabaseUnavailable:
             log.warning("a delivered Slack message is still stored; it may be sent twice")
 
-    def _arm_for_rest(self) -> None:
+    def _disarm_when_empty(self) -> None:
+        """Stop the timer when nothing waits. Checked again after stopping it: a message
+        stored meanwhile found the timer still there and did not arm it."""
+        if self._timers is None or self._count() != 0:
+            return
+        self._timers.cancel(DRAIN_JOB_ID)
+        self._armed_until = 0.0
+        if self._count() != 0:
+            self._arm()
+
+    def _count(self) -> int | None:
         try:
             with transaction(self._sessions, read_only=True) as session:
-                soonest = session.scalar(select(func.min(SlackDelivery.next_attempt_at)))
+                return int(session.scalar(select(func.count(SlackDelivery.id))) or 0)
         except DatabaseUnavailable:
-            soonest = self._clock() + timedelta(seconds=BACKOFF[-1])
-        if soonest is not None:
-            self._arm(max(soonest, self._clock()))
+            return None
 
     @staticmethod
     def _dropped(what: str, error: SlackApiError) -> None:
@@ -334,7 +334,8 @@ class Outbox:
     def resume(self) -> None:
         """At start: make sure the delivery timer is armed if anything waits (a process
         stopped between storing and arming may have left it unarmed)."""
-        self._arm_for_rest()
+        if self._count():
+            self._arm()
 
 
 class Reply:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import yaml
-from sqlalchemy import inspect, select
+from sqlalchemy import Engine, create_engine, inspect, select
 from sqlalchemy.orm import Session
 
 from app import HotfixBot, create_app
 from storage.db import transaction
 from storage.models import Base
 from tests.databases import BACKENDS, database
+from tests.harness.bot_process import BotProcess
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.slack_client import SignedSlackClient
 from tests.harness.wsgi_server import BackgroundServer
@@ -139,16 +141,75 @@ class RunningBot:
         return self.bot.services.sessions()
 
 
-@pytest.fixture
-def running_bot(
-    fake_slack: FakeSlack, database_url: str, policy_path: Path, github_settings: dict[str, str]
+@dataclass
+class ServedBot:
+    """``python app.py`` as an operator runs it (gunicorn, the front and its worker process),
+    the fake Slack it talks to, and its database."""
+
+    process: BotProcess
+    fake: FakeSlack
+    slack: SignedSlackClient
+    engine: Engine
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def rows(self, model: type[Base]) -> list:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(model).order_by(*inspect(model).primary_key)))
+
+
+@contextmanager
+def serving(
+    fake: FakeSlack, database_url: str, policy_path: Path, workdir: Path
+) -> Iterator[ServedBot]:
+    """``python app.py`` in ``workdir``; stopped with SIGTERM, which must end it cleanly."""
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "DATABASE_URL": database_url,
+        "HOTFIX_CONFIG": str(policy_path),
+    }
+    engine = create_engine(database_url)
+    try:
+        with BotProcess(workdir, env) as process:
+            slack = SignedSlackClient(process.events_url, SIGNING_SECRET, fake)
+            yield ServedBot(process, fake, slack, engine)
+        assert process.returncode == 0, process.output
+        assert BOT_TOKEN not in process.output
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def running(
+    fake: FakeSlack, database_url: str, policy_path: Path, github_settings: dict[str, str]
 ) -> Iterator[RunningBot]:
-    settings = bot_settings(fake_slack, database_url, policy_path, **github_settings)
+    """The whole bot in this process, behind a real HTTP server."""
+    settings = bot_settings(fake, database_url, policy_path, **github_settings)
     bot = create_app(settings, load_policy(policy_path))
     bot.start()
     try:
         with BackgroundServer(bot.wsgi) as server:
-            slack = SignedSlackClient(f"{server.url}/slack/events", SIGNING_SECRET, fake_slack)
-            yield RunningBot(bot=bot, url=server.url, fake=fake_slack, slack=slack)
+            slack = SignedSlackClient(f"{server.url}/slack/events", SIGNING_SECRET, fake)
+            yield RunningBot(bot=bot, url=server.url, fake=fake, slack=slack)
     finally:
         bot.close()
+
+
+@pytest.fixture
+def served_bot(
+    fake_slack: FakeSlack, database_url: str, policy_path: Path, tmp_path: Path
+) -> Iterator[ServedBot]:
+    with serving(fake_slack, database_url, policy_path, tmp_path) as bot:
+        yield bot
+
+
+@pytest.fixture
+def running_bot(
+    fake_slack: FakeSlack, database_url: str, policy_path: Path, github_settings: dict[str, str]
+) -> Iterator[RunningBot]:
+    with running(fake_slack, database_url, policy_path, github_settings) as bot:
+        yield bot

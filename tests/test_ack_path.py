@@ -1,17 +1,43 @@
 """The ack path: while Slack does not answer, every command and click is still acknowledged,
-and what it asked for is done once Slack is back — nothing lost, nothing doubled."""
+and what it asked for is done once Slack is back — nothing lost, nothing doubled.
+
+Each scenario runs twice: in one process (the app the other tests drive), and as
+``python app.py`` serves it in production, where a front process acks and a worker process
+does the work (``bot.split``).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.ack import BUSY
 from storage.models import Approval, Event, Hotfix, SlackDelivery
-from tests.conftest import CTO, EM, INCIDENT_CHANNEL, ONCALL, REQUESTER, RunningBot, write_policy
+from tests.conftest import (
+    CTO,
+    EM,
+    INCIDENT_CHANNEL,
+    ONCALL,
+    REQUESTER,
+    RunningBot,
+    ServedBot,
+    running,
+    serving,
+    write_policy,
+)
 from tests.git_fixtures import Origin
+from tests.harness.fake_slack import FakeSlack
 from tests.test_approvals import card, in_thread, open_hotfix
 from tests.test_start import text_of
 
@@ -19,17 +45,34 @@ STATUS = 25
 CLICKS = {EM: ("Approve as Engineering Manager", 10), ONCALL: ("Approve as On-call Lead", 10)}
 CTO_CLICKS = 5
 
+Bot = RunningBot | ServedBot
+
 
 @pytest.fixture
-def policy_path(tmp_path: Path, origin: Origin) -> Path:
-    # A short Slack timeout keeps the test quick; the behaviour is the same at 5 s.
-    return write_policy(tmp_path, origin, slack={"timeout": "1s"})
+def policy_path(tmp_path: Path, origin: Origin, request: pytest.FixtureRequest) -> Path:
+    # A short Slack timeout keeps the tests quick; the behaviour is the same at 5 s.
+    marker = request.node.get_closest_marker("policy")
+    changes = {"slack": {"timeout": "1s"}, **(marker.kwargs if marker else {})}
+    return write_policy(tmp_path, origin, **changes)
 
 
-def test_fifty_requests_while_slack_hangs_are_acked_and_done_once_it_recovers(
-    running_bot: RunningBot,
-) -> None:
-    bot = running_bot
+@pytest.fixture(params=["one process", "front and worker"])
+def bot(
+    request: pytest.FixtureRequest,
+    fake_slack: FakeSlack,
+    database_url: str,
+    policy_path: Path,
+    tmp_path: Path,
+) -> Iterator[Bot]:
+    if request.param == "one process":
+        with running(fake_slack, database_url, policy_path, {}) as in_process:
+            yield in_process
+    else:
+        with serving(fake_slack, database_url, policy_path, tmp_path) as served:
+            yield served
+
+
+def test_fifty_requests_while_slack_hangs_are_acked_and_done_once_it_recovers(bot: Bot) -> None:
     checklist = open_hotfix(bot)
     bot.fake.wait_for(lambda: "Awaiting approval" in text_of(card(bot)["blocks"]))
 
@@ -90,3 +133,88 @@ def test_fifty_requests_while_slack_hangs_are_acked_and_done_once_it_recovers(
     assert (kinds["approval"], kinds["approve"]) == (3, 1)
     bot.fake.wait_for(lambda: bot.rows(SlackDelivery) == [], timeout=40)
     assert {r.role for r in bot.rows(Approval)} == {"engineering_manager", "oncall_lead", "cto"}
+
+
+@pytest.mark.policy(
+    slack={"timeout": "2s"}, workers={"requests": 1, "forms": 1, "updates": 1, "queue": 1}
+)
+def test_beyond_what_the_lanes_hold_a_command_is_told_busy_in_its_ack_and_nothing_is_lost(
+    bot: Bot,
+) -> None:
+    bot.fake.hang("response_url")  # a status holds the one request thread for 2 s
+
+    def status(_: int) -> dict[str, Any] | None:
+        response = bot.slack.slash("status", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL)
+        assert response.status == 200
+        return response.json() if response.body else None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        acks = list(pool.map(status, range(8)))
+    busy = [a for a in acks if a and BUSY in a["text"]]
+    taken = [a for a in acks if not a]
+    assert len(taken) >= 1 and len(busy) >= 1 and len(busy) + len(taken) == 8
+    assert all(a.get("response_type", "ephemeral") == "ephemeral" for a in busy)
+
+    bot.fake.recover()
+    answers = bot.fake.wait_for(
+        lambda: len(bot.fake.responses(REQUESTER)) >= len(taken) and bot.fake.responses(REQUESTER),
+        timeout=30,
+    )
+    time.sleep(1)  # nothing more comes: the busy ones were not queued behind
+    assert len(bot.fake.responses(REQUESTER)) == len(taken)
+    assert {a["text"] for a in answers} == {"No active hotfixes in this channel."}
+
+
+def _health(bot: ServedBot) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _descendants(pid: int) -> list[tuple[int, str]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            found.append((child, command.decode(errors="replace")))
+            todo.append(child)
+    return found
+
+
+def _worker_pid(bot: ServedBot) -> int:
+    assert bot.process.process is not None
+    workers = [
+        pid
+        for pid, command in _descendants(bot.process.process.pid)
+        if "multiprocessing.spawn" in command and "resource_tracker" not in command
+    ]
+    assert len(workers) == 1, _descendants(bot.process.process.pid)
+    return workers[0]
+
+
+def test_a_worker_that_dies_is_replaced_and_the_bot_answers_again(served_bot: ServedBot) -> None:
+    bot = served_bot
+    assert _health(bot) == (200, {"status": "ok", "database": "ok", "worker": "ok"})
+    first = _worker_pid(bot)
+    os.kill(first, signal.SIGKILL)
+    bot.fake.wait_for(lambda: _health(bot)[0] == 200 and _worker_pid(bot) != first, timeout=30)
+
+    assert bot.slack.slash("status", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL).status == 200
+    answer = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER), timeout=15)[0]
+    assert answer["text"] == "No active hotfixes in this channel."
+    assert "the worker process stopped (exit code -9); starting a new one" in bot.process.stop()

@@ -239,8 +239,10 @@ def test_reject_asks_why_and_ends_the_hotfix(running_bot: RunningBot) -> None:
     click(bot, checklist, "Reject…", SECURITY)  # not an approver of this hotfix
     # The form opens at once (its trigger lasts 3 s), then turns into the refusal.
     refused = bot.fake.wait_for(
-        lambda: "Only an approver of HF-1" in text_of(bot.fake.last_view()["blocks"])
-        and bot.fake.last_view()
+        lambda: (
+            "Only an approver of HF-1" in text_of(bot.fake.last_view()["blocks"])
+            and bot.fake.last_view()
+        )
     )
     assert refused["callback_id"] == "hotfix_reject_reason" and refused.get("submit") is None
     assert bot.rows(Hotfix)[0].state == "awaiting_approval"
@@ -286,8 +288,10 @@ def test_override_opens_a_medium_as_a_hotfix_with_its_reason_on_the_card(
     refusal = card(bot)  # the first channel message is the refusal
     click(bot, refusal, "Override — open as hotfix…", REQUESTER)
     bot.fake.wait_for(
-        lambda: "Only an Engineering Manager or CTO can override"
-        in text_of(bot.fake.last_view()["blocks"])
+        lambda: (
+            "Only an Engineering Manager or CTO can override"
+            in text_of(bot.fake.last_view()["blocks"])
+        )
     )
 
     shown = len(bot.fake.views())

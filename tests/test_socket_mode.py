@@ -167,7 +167,7 @@ def test_invalid_fields_come_back_in_the_acknowledgement(bot: SocketBot) -> None
 def test_healthz_is_served_on_port(bot: SocketBot) -> None:
     with urllib.request.urlopen(f"{bot.base_url}/healthz", timeout=5) as response:
         assert response.status == 200
-        assert json.load(response) == {"status": "ok", "database": "ok"}
+        assert json.load(response) == {"status": "ok", "database": "ok", "worker": "ok"}
 
 
 def test_the_http_port_takes_no_slack_requests(bot: SocketBot) -> None:

@@ -218,6 +218,24 @@ class Timers:
             return False
         return True
 
+    def every(self, seconds: float, name: str, hotfix_id: int, job_id: str) -> bool:
+        """Run handler ``name`` every ``seconds`` until cancelled; False if ``job_id`` exists
+        already. (A run still going when the next is due skips that one, and the job stays.)"""
+        if self._stopped.is_set():
+            return False
+        try:
+            self._scheduler.add_job(
+                "workflows.scheduler:run_job",
+                "interval",
+                seconds=seconds,
+                args=[self._database, name, hotfix_id],
+                id=job_id,
+                replace_existing=False,
+            )
+        except ConflictingIdError:
+            return False
+        return True
+
     def cancel(self, job_id: str) -> None:
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id)

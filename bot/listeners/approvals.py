@@ -85,6 +85,7 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
         ask_reason(action, body, "reject")
 
     @app.view(CallbackId.REJECT)
+    @path.synchronous(errors_on=BlockId.REASON)
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         hotfix = _submit_reason(ack, body, view, hotfixes.reject)
         if hotfix is not None:
@@ -99,6 +100,7 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
         ask_reason(action, body, "override")
 
     @app.view(CallbackId.OVERRIDE)
+    @path.synchronous(errors_on=BlockId.REASON)
     def override_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         hotfix = _submit_reason(ack, body, view, hotfixes.override)
         if hotfix is not None:

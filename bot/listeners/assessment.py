@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.ack import AckPath
 from bot.errors import user_message
 from bot.ids import BlockId, CallbackId
 from bot.render.assessment import (
@@ -20,8 +21,9 @@ from workflows.assessment import AssessmentInvalid, validate_assessment
 LOST_CHANNEL = "This form lost track of its channel; close it and run /hotfix start again."
 
 
-def register(app: App, services: BotServices) -> None:
+def register(app: App, services: BotServices, path: AckPath) -> None:
     @app.view(CallbackId.ASSESSMENT)
+    @path.synchronous(errors_on=BlockId.ISSUE)
     def submit_assessment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft = read_assessment(view.get("state", {}).get("values", {}))
         channel_id = modal_channel(view.get("private_metadata", ""))

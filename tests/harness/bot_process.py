@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,11 +29,26 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that keeps a child process (and every thread it starts) on ``cpus``."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 class BotProcess:
     """Starts ``python app.py`` in ``cwd`` with ``env``; waits until /healthz answers 200."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        *,
+        port: int | None = None,
+        cpus: set[int] | None = None,
+    ) -> None:
         self.port = port or free_port()
+        self.cpus = cpus  # run on these CPUs only (benchmarks keep the client off them)
         self.cwd = cwd
         self.env = clean_env(**env, PORT=str(self.port))
         self.process: subprocess.Popen[str] | None = None
@@ -54,6 +70,7 @@ class BotProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=pinned(self.cpus),
         )
         deadline = time.monotonic() + timeout
         while True:
