@@ -33,6 +33,7 @@ from workflows.scheduler import Timers
 log = logging.getLogger(__name__)
 
 CARD_RETRY = timedelta(seconds=15)
+TRANSIENT_RETRY = timedelta(seconds=5)  # Slack did not answer, or failed with a 5xx
 REFRESH_JOB = "refresh_card"
 #: Slack answers after which retrying the same update cannot succeed.
 PERMANENT_ERRORS = frozenset(
@@ -267,7 +268,7 @@ class CardPublisher:
         for job_id, _ in pending:
             self._timers.cancel(job_id)
         # Soon after Slack may answer again (a circuit's cool-down, a Retry-After), or later.
-        wait = CARD_RETRY
+        wait = TRANSIENT_RETRY if failure.transient else CARD_RETRY
         if failure.retry_in is not None:
             wait = max(timedelta(seconds=1), timedelta(seconds=failure.retry_in + 0.2))
         self._timers.at(

@@ -43,8 +43,8 @@ CI_POLL_JOB = "ci_poll"
 class GitQueueFull(DomainError):
     def __init__(self) -> None:
         super().__init__(
-            "Too many git steps are waiting already, so this one was not queued and nothing "
-            "was changed. Try again in a minute."
+            "Too many git steps are waiting already, so this one was not started. Start it "
+            "again in a minute (its button, or its /hotfix command)."
         )
 
 

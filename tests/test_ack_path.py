@@ -218,3 +218,24 @@ def test_a_worker_that_dies_is_replaced_and_the_bot_answers_again(served_bot: Se
     answer = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER), timeout=15)[0]
     assert answer["text"] == "No active hotfixes in this channel."
     assert "the worker process stopped (exit code -9); starting a new one" in bot.process.stop()
+
+
+def test_a_rate_limited_notice_waits_for_retry_after_and_is_posted_once(
+    running_bot: RunningBot,
+) -> None:
+    bot = running_bot
+    open_hotfix(bot)
+    thread = card(bot)["ts"]
+    bot.fake.fail("chat.postMessage", http_status=429, retry_after=3)
+    asked = time.time()
+    bot.slack.slash(
+        "abort HF-1 Rolled back the flag", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL
+    )
+
+    notice = bot.fake.wait_for(lambda: in_thread(bot, "🛑"), timeout=20)
+    assert len(notice) == 1
+    assert float(notice[0]["ts"]) - asked >= 3, "posted only after Slack's Retry-After"
+    time.sleep(1.5)
+    assert len(in_thread(bot, "🛑")) == 1
+    assert bot.fake.thread(INCIDENT_CHANNEL, thread)[-1]["text"].startswith("🛑")
+    assert bot.rows(SlackDelivery) == []

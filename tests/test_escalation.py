@@ -144,7 +144,7 @@ def test_a_timer_not_armed_before_a_stop_is_armed_at_the_next_start(
     bot.fake.wait_for(lambda: bot.bot.timers.pending("hotfix-1-escalation-"))
     for job_id, _ in bot.bot.timers.pending("hotfix-1-escalation-"):
         bot.bot.timers.cancel(job_id)  # as if the process had died before arming
-    bot.bot._reconcile()
+    bot.bot._catch_up()
     assert [j for j, _ in bot.bot.timers.pending("hotfix-1-escalation-")] == [
         "hotfix-1-escalation-0"
     ]
