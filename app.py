@@ -25,14 +25,13 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 import bot
-from bot.ack import BUSY, AckPath
+from bot.ack import AckPath
 from bot.card import CardPublisher, card_location
-from bot.errors import tell
 from bot.escalation import Escalations
 from bot.git_flow import GitFlow
 from bot.identity import BotIdentity
 from bot.lanes import Lane, Lanes
-from bot.outbox import Outbox, reply_for
+from bot.outbox import Outbox
 from bot.services import BotServices
 from bot.slack_api import UNREACHABLE, Circuit, GuardedWebClient, ResponseUrls, retry_handlers
 from bot.slack_groups import slack_group_members
@@ -124,6 +123,7 @@ class HotfixBot:
             self.link.start()
             return
         self.timers.start()
+        self.outbox.start()
         self.lanes.updates.offer(self._catch_up, what="catching up at start")
 
     def _catch_up(self) -> None:
@@ -131,7 +131,6 @@ class HotfixBot:
             for hotfix in self.services.hotfixes.active():
                 for listener in self.reconcilers:
                     listener(hotfix.id)
-            self.outbox.resume()
         except Exception:  # the next change re-arms; the log says why this pass failed
             log.exception("could not check the timers of running hotfixes at start")
         self.identity.learn(self.services.slack)
@@ -317,13 +316,7 @@ def worker_main(settings: Settings, policy: Policy, requests: Any, answers: Any)
     worker = create_app(settings, policy, migrate_schema=False, role="worker")
     worker.start()
     try:
-        serve(
-            worker.bolt,
-            worker.lanes,
-            lambda request: tell(reply_for(worker.outbox, request.body), BUSY),
-            requests,
-            answers,
-        )
+        serve(worker.bolt, worker.lanes, requests, answers)
     finally:
         worker.close()
 

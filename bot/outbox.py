@@ -17,15 +17,16 @@ of the tests drops what it does not answer, as a Slack that is down does.
 from __future__ import annotations
 
 import logging
-import time
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.slack_api import (
@@ -45,7 +46,9 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "deliver_slack_messages"
 DRAIN_JOB_ID = "slack-deliveries"  # one timer for every stored message, whatever the backlog
 DRAIN_BATCH = 500
-ROUND = 1.0  # seconds between delivery rounds while messages wait
+ROUND = 1.0  # seconds between delivery rounds
+SENDERS = 4  # queues delivered at once in a round
+FORGET_BATCH = 25  # delivered messages removed together
 REPLY_LIFETIME = timedelta(minutes=29)  # Slack honours a response_url for 30 minutes
 POST_LIFETIME = timedelta(hours=24)
 #: Seconds before each further try; the last one repeats.
@@ -97,21 +100,23 @@ class Outbox:
         self._timers = timers
         self._clock = clock
         self._card_of = card_of
-        self._armed_until = 0.0  # monotonic: this process armed the timer until then
         if timers is not None:
             timers.register(DELIVER_JOB, self.deliver)
 
     # ------------------------------------------------------------------ sending
 
-    def reply(self, response_url: str, body: dict[str, Any], *, what: str) -> None:
-        """Answer a command or a click through its ``response_url``."""
+    def reply(
+        self, response_url: str, body: dict[str, Any], *, what: str, keep: bool = True
+    ) -> None:
+        """Answer a command or a click through its ``response_url``; ``keep``: deliver it
+        later if Slack cannot take it now (a "busy" notice is not worth it: stale soon)."""
         self._send_or_store(
             Outgoing(
                 queue=f"reply:{uuid.uuid4().hex[:16]}",
                 message={"response_url": response_url, "body": body},
                 what=what,
             ),
-            lifetime=REPLY_LIFETIME,
+            lifetime=REPLY_LIFETIME if keep else None,
             ordered=False,
         )
 
@@ -136,7 +141,7 @@ class Outbox:
             ordered=True,
         )
 
-    def _send_or_store(self, out: Outgoing, *, lifetime: timedelta, ordered: bool) -> None:
+    def _send_or_store(self, out: Outgoing, *, lifetime: timedelta | None, ordered: bool) -> None:
         try:
             behind = ordered and self._waiting(out.queue)
         except DatabaseUnavailable:
@@ -150,11 +155,14 @@ class Outbox:
                     self._dropped(out.what, error)
                     return
                 delay = retry_after(error)
-                log.info(
+                log.debug(
                     "Slack did not take %s (%s); delivering it later", out.what, error_code(error)
                 )
         else:
             delay = None
+        if lifetime is None:
+            log.debug("not delivered, and not kept: %s", out.what)
+            return
         self._store(out, lifetime, delay)
 
     def _send(self, out: Outgoing) -> None:
@@ -212,21 +220,6 @@ class Outbox:
                 )
         except DatabaseUnavailable:
             log.error("lost a Slack message (Slack and the database both down): %s", out.what)
-            return
-        self._arm()
-
-    def _arm(self) -> None:
-        """Make sure the delivery timer runs (every ``ROUND`` seconds while anything waits)."""
-        if self._timers is None:
-            return
-        if self._armed_until > time.monotonic():
-            return  # armed just now by this process
-        try:
-            self._timers.every(ROUND, DELIVER_JOB, 0, DRAIN_JOB_ID)
-        except Exception:  # the job store is the database: if it is down, resume() re-arms
-            log.warning("could not arm the Slack delivery timer; it is armed at the next start")
-            return
-        self._armed_until = time.monotonic() + ROUND
 
     @staticmethod
     def _delay(attempts: int, asked: float | None) -> float:
@@ -235,39 +228,63 @@ class Outbox:
 
     # --------------------------------------------------------------- delivering
 
+    def start(self) -> None:
+        """Deliver stored messages every ``ROUND`` seconds for the life of the timers (the
+        job is stored, so any process — a front, a follower — may store a message and the
+        process that runs the timers delivers it)."""
+        if self._timers is not None:
+            self._timers.every(ROUND, DELIVER_JOB, 0, DRAIN_JOB_ID)
+
     def deliver(self, _: int = 0) -> None:
-        """The timer: send what is due, oldest first, each queue in order; stop at once when
-        Slack does not answer (one try per cool-down, whatever the backlog); stop the timer
-        once nothing waits."""
-        now = self._clock()
-        blocked: set[str] = set()
+        """One round: send what is due, oldest first and each queue in order, a few queues at
+        a time; stop at once when Slack does not answer (one try per cool-down, whatever the
+        backlog)."""
         try:
-            due = self._due(now)
+            due = self._due(self._clock())
         except DatabaseUnavailable:
-            return  # the timer comes back in a round
+            return  # the next round tries again
+        if not due:
+            return
+        queues: dict[str, list[SlackDelivery]] = {}
         for row in due:
-            if row.queue in blocked:
-                continue
-            if self._clock() > row.deliver_by:
-                log.error("gave up delivering %s: Slack did not take it in time", row.what)
-                self._forget(row.id)
-                continue
-            out = Outgoing(row.queue, dict(row.message), row.what, row.thread_of)
-            try:
-                self._send(out)
-            except SlackApiError as error:
-                if not _worth_retrying(error):
-                    self._dropped(out.what, error)
-                    self._forget(row.id)
+            queues.setdefault(row.queue, []).append(row)
+        down = threading.Event()
+        with ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="slack-deliver") as pool:
+            delivered = sum(pool.map(lambda rows: self._deliver_queue(rows, down), queues.values()))
+        if delivered:
+            log.info("delivered %d Slack message(s) that had to wait", delivered)
+
+    def _deliver_queue(self, rows: list[SlackDelivery], down: threading.Event) -> int:
+        """Send one queue's messages in order until one fails; remove what was sent."""
+        sent: list[int] = []
+        try:
+            for row in rows:
+                if down.is_set():
+                    break
+                if self._clock() > row.deliver_by:
+                    log.error("gave up delivering %s: Slack did not take it in time", row.what)
+                    sent.append(row.id)
                     continue
-                blocked.add(row.queue)
-                self._postpone(row.id, row.attempts + 1, error)
-                if isinstance(error, SlackUnreachable):
-                    break  # Slack is down: the rest waits for the next round
-                continue
-            log.info("delivered %s after %d tries", out.what, row.attempts + 1)
-            self._forget(row.id)
-        self._disarm_when_empty()
+                try:
+                    self._send(Outgoing(row.queue, dict(row.message), row.what, row.thread_of))
+                except SlackApiError as error:
+                    if not _worth_retrying(error):
+                        self._dropped(row.what, error)
+                        sent.append(row.id)
+                        continue
+                    self._postpone(row.id, row.attempts + 1, error)
+                    if isinstance(error, SlackUnreachable):
+                        down.set()  # Slack is down: the rest waits for the next round
+                    break
+                log.debug("delivered %s after %d tries", row.what, row.attempts + 1)
+                sent.append(row.id)
+                if len(sent) % FORGET_BATCH == 0:
+                    self._forget(sent[-FORGET_BATCH:])
+        finally:
+            rest = sent[len(sent) - len(sent) % FORGET_BATCH :]
+            if rest:
+                self._forget(rest)
+        return len(sent)
 
     def _due(self, now: datetime) -> list[SlackDelivery]:
         """Every stored message of a queue whose oldest message is due, oldest first."""
@@ -297,30 +314,16 @@ class Outbox:
         except DatabaseUnavailable:
             pass  # it stays due; the next round tries it again
 
-    def _forget(self, delivery_id: int) -> None:
-        """Remove a delivered (or abandoned) message."""
+    def _forget(self, delivery_ids: list[int]) -> None:
+        """Remove delivered (or abandoned) messages."""
         try:
             with transaction(self._sessions) as session:
-                session.execute(delete(SlackDelivery).where(SlackDelivery.id == delivery_id))
+                session.execute(delete(SlackDelivery).where(SlackDelivery.id.in_(delivery_ids)))
         except DatabaseUnavailable:
-            log.warning("a delivered Slack message is still stored; it may be sent twice")
-
-    def _disarm_when_empty(self) -> None:
-        """Stop the timer when nothing waits. Checked again after stopping it: a message
-        stored meanwhile found the timer still there and did not arm it."""
-        if self._timers is None or self._count() != 0:
-            return
-        self._timers.cancel(DRAIN_JOB_ID)
-        self._armed_until = 0.0
-        if self._count() != 0:
-            self._arm()
-
-    def _count(self) -> int | None:
-        try:
-            with transaction(self._sessions, read_only=True) as session:
-                return int(session.scalar(select(func.count(SlackDelivery.id))) or 0)
-        except DatabaseUnavailable:
-            return None
+            log.warning(
+                "%d delivered Slack message(s) are still stored; they may be sent twice",
+                len(delivery_ids),
+            )
 
     @staticmethod
     def _dropped(what: str, error: SlackApiError) -> None:
@@ -331,21 +334,23 @@ class Outbox:
         with transaction(self._sessions, read_only=True) as session:
             return list(session.scalars(select(SlackDelivery).order_by(SlackDelivery.id)))
 
-    def resume(self) -> None:
-        """At start: make sure the delivery timer is armed if anything waits (a process
-        stopped between storing and arming may have left it unarmed)."""
-        if self._count():
-            self._arm()
-
 
 class Reply:
     """``respond()`` for one request: through its ``response_url``, else as a DM; what Slack
     cannot take now is delivered later."""
 
-    def __init__(self, outbox: Outbox, *, response_url: str | None, user_id: str | None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        response_url: str | None,
+        user_id: str | None,
+        keep: bool = True,
+    ) -> None:
         self._outbox = outbox
         self.response_url = response_url
         self.user_id = user_id
+        self.keep = keep  # deliver later what Slack cannot take now
 
     def __call__(
         self,
@@ -364,14 +369,14 @@ class Reply:
             }
             if blocks:
                 body["blocks"] = blocks
-            self._outbox.reply(self.response_url, body, what=what)
+            self._outbox.reply(self.response_url, body, what=what, keep=self.keep)
         elif self.user_id:
             self._outbox.post(self.user_id, text, blocks, what=what)
         else:
             log.warning("nobody to tell: %s", text[:200])
 
 
-def reply_for(outbox: Outbox, body: dict[str, Any]) -> Reply:
+def reply_for(outbox: Outbox, body: dict[str, Any], *, keep: bool = True) -> Reply:
     """How to answer the person behind a request: its response_url, or a DM."""
     user = (body.get("user") or {}).get("id") or body.get("user_id")
     if body.get("type") == "event_callback":
@@ -380,4 +385,4 @@ def reply_for(outbox: Outbox, body: dict[str, Any]) -> Reply:
     if not url:
         urls = body.get("response_urls") or []
         url = urls[0].get("response_url") if urls else None
-    return Reply(outbox, response_url=url, user_id=user)
+    return Reply(outbox, response_url=url, user_id=user, keep=keep)

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -203,34 +204,26 @@ class Timers:
         """Run handler ``name`` for ``hotfix_id`` at ``when``; False if the id exists already
         (or the timers are stopping: a job re-arming itself then must not wait on the
         scheduler that is waiting for it)."""
-        if self._stopped.is_set():
-            return False
-        try:
-            self._scheduler.add_job(
-                "workflows.scheduler:run_job",
-                "date",
-                run_date=when,
-                args=[self._database, name, hotfix_id],
-                id=job_id,
-                replace_existing=replace,
-            )
-        except ConflictingIdError:
-            return False
-        return True
+        return self._add(job_id, name, hotfix_id, replace, "date", run_date=when)
 
     def every(self, seconds: float, name: str, hotfix_id: int, job_id: str) -> bool:
         """Run handler ``name`` every ``seconds`` until cancelled; False if ``job_id`` exists
         already. (A run still going when the next is due skips that one, and the job stays.)"""
+        return self._add(job_id, name, hotfix_id, False, "interval", seconds=seconds)
+
+    def _add(
+        self, job_id: str, name: str, hotfix_id: int, replace: bool, trigger: str, **when: Any
+    ) -> bool:
         if self._stopped.is_set():
             return False
         try:
             self._scheduler.add_job(
                 "workflows.scheduler:run_job",
-                "interval",
-                seconds=seconds,
+                trigger,
                 args=[self._database, name, hotfix_id],
                 id=job_id,
-                replace_existing=False,
+                replace_existing=replace,
+                **when,
             )
         except ConflictingIdError:
             return False
