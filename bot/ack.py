@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Callable
 
-from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt import BoltResponse
 from slack_bolt.kwargs_injection.args import Args
 
 from bot.errors import tell, user_message
@@ -33,6 +34,9 @@ BUSY = (
     "Hotfix Bot has more requests than it can take right now, so it did not take this one — "
     "nothing was changed. Try again in a moment."
 )
+
+BUSY_HEADER = {"x-hotfix-busy": "1"}
+BUSY_NOTICE_EVERY = 10.0  # seconds
 
 Listener = Callable[..., None]
 BoltListener = Callable[[Args], BoltResponse | None]
@@ -59,6 +63,7 @@ class AckPath:
         self.outbox = outbox
         self.forward = forward
         self.inline = inline
+        self._told_busy: dict[str, float] = {}  # user → when they were last told "busy"
 
     def later(self, lane: Lane | None = None) -> Callable[[Listener], BoltListener]:
         """Decorate a listener whose work runs after the ack, on ``lane`` (requests).
@@ -143,24 +148,28 @@ class AckPath:
         return decorate
 
     def busy(self, args: Args) -> BoltResponse | None:
-        """Say "busy" without waiting for Slack: in the ack of a command, else afterwards."""
+        """Say "busy" without waiting for Slack: in the ack of a command, else afterwards.
+
+        The HTTP answer also says it (``x-hotfix-busy``), for whoever watches the traffic;
+        Slack ignores it."""
         body = args.body
         if body.get("type") == "event_callback":
             # Unacknowledged, Slack delivers the event again a little later.
-            return BoltResponse(status=503, body="busy")
+            return BoltResponse(status=503, body="busy", headers=BUSY_HEADER)
         if "command" in body:
             text, blocks = error_blocks(BUSY)
-            args.ack(text=text, blocks=[b.to_dict() for b in blocks])
-            return None
-        args.ack()
-        if self.forward is not None:
-            self.forward.tell_busy(args.request)
-        else:
-            self.tell_busy(args.request)
-        return None
-
-    def tell_busy(self, request: BoltRequest) -> None:
-        """Tell the person behind ``request`` it was not taken (on the notices lane)."""
-        reply = reply_for(self.outbox, request.body)
-        if not self.lanes.notices.offer(lambda: tell(reply, BUSY), what="a busy notice"):
-            log.error("could not even say busy to %s", reply.user_id)
+            return BoltResponse(
+                status=200,
+                body={"text": text, "blocks": [b.to_dict() for b in blocks]},
+                headers=BUSY_HEADER,
+            )
+        # Off the request thread, on this process's own notices lane (in the front too: the
+        # worker is the one that is full), and only now: "try again" is stale soon. One
+        # notice per person per BUSY_NOTICE_EVERY: someone clicking again and again while the
+        # bot is full needs to read it once.
+        reply = reply_for(self.outbox, body, keep=False)
+        now = time.monotonic()
+        if now - self._told_busy.get(reply.user_id or "", -BUSY_NOTICE_EVERY) >= BUSY_NOTICE_EVERY:
+            self._told_busy[reply.user_id or ""] = now
+            self.lanes.notices.offer(lambda: tell(reply, BUSY), what="a busy notice")
+        return BoltResponse(status=200, body="", headers=BUSY_HEADER)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from queue import SimpleQueue
@@ -29,6 +30,27 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[], None]
 _STOP = object()
+
+
+class Refusals:
+    """Says in the log that work was refused, at most every ``every`` seconds with how many:
+    under overload a line per request would itself be the load (and logging takes a lock)."""
+
+    def __init__(self, name: str, *, every: float = 10.0) -> None:
+        self._name = name
+        self._every = every
+        self._count = 0
+        self._next = 0.0
+
+    def refused(self, what: str) -> None:
+        self._count += 1
+        now = time.monotonic()
+        if now < self._next:
+            return
+        count, self._count, self._next = self._count, 0, now + self._every
+        log.warning(
+            "%s full: refused %s (%d refused since the last report)", self._name, what, count
+        )
 
 
 class Places:
@@ -70,6 +92,7 @@ class Lane:
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._stopping = False
+        self._refusals = Refusals(f"the {name} lane ({self.places.capacity})")
 
     @property
     def capacity(self) -> int:
@@ -93,7 +116,7 @@ class Lane:
         if self._stopping:
             return False
         if not self.places.take():
-            log.warning("%s lane full (%d): refused %s", self.name, self.capacity, what)
+            self._refusals.refused(what)
             return False
         if len(self._threads) < self.workers:
             self._grow()
@@ -156,7 +179,7 @@ class Lanes:
         self.views = Lane("views", workers=forms, queue=queue)
         self.updates = Lane("updates", workers=updates, queue=queue)
         self.git = Lane("git", workers=1, queue=queue)
-        self.notices = Lane("notices", workers=1, queue=queue)
+        self.notices = Lane("notices", workers=2, queue=queue)
 
     def all(self) -> tuple[Lane, ...]:
         return (self.requests, self.forms, self.views, self.updates, self.git, self.notices)

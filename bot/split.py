@@ -27,16 +27,18 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from bot.lanes import Lanes, Places
+from bot.lanes import Lanes, Places, Refusals
 
 log = logging.getLogger(__name__)
 
 VIEW_WAIT = 2.5  # seconds: Slack waits 3 for a view submission's answer
+BATCH = 100  # requests sent to the worker in one write, at most
+DONE_EVERY = 0.01  # seconds between the worker's "done" counts
 WORKER_NICE = 10
 RESTART_DELAY = 1.0
 
@@ -82,6 +84,7 @@ class WorkerLink:
         self._args = args
         self._pending: SimpleQueue[Any] = SimpleQueue()  # front → worker, not yet written
         self._places = {lane: Places(size) for lane, size in capacities.items()}
+        self._refusals = {lane: Refusals(f"the worker's {lane} lane") for lane in capacities}
         self._views: dict[int, _Waiting] = {}
         self._ids = itertools.count(1)
         self._process: Any = None
@@ -94,17 +97,10 @@ class WorkerLink:
     def send(self, lane: str, request: BoltRequest) -> bool:
         """Hand a request's work to the worker's ``lane``; False when that lane is full."""
         if not self._places[lane].take():
-            log.warning("worker's %s lane full: refused a request", lane)
+            self._refusals[lane].refused("a request")
             return False
         self._pending.put(("work", lane, _wire(request)))
         return True
-
-    def tell_busy(self, request: BoltRequest) -> None:
-        """Ask the worker to tell the person behind ``request`` that it was not taken."""
-        if self._places["notices"].take():
-            self._pending.put(("busy", "notices", _wire(request)))
-        else:
-            log.error("could not even say busy: the worker's notices lane is full")
 
     def call(self, request: BoltRequest, *, wait: float = VIEW_WAIT) -> BoltResponse | None:
         """Have the worker answer a view submission; None if it did not in ``wait`` seconds."""
@@ -152,14 +148,20 @@ class WorkerLink:
         log.info("started the worker process (pid %s)", self._process.pid)
 
     def _write(self, pipe: Any) -> None:
+        """Send what request threads queued, several at a time when they come fast (one
+        wake-up and one write for many requests)."""
         while True:
-            message = self._pending.get()
+            batch = [self._pending.get()]
+            with contextlib.suppress(Empty):
+                while len(batch) < BATCH:
+                    batch.append(self._pending.get_nowait())
             try:
-                pipe.send(message)
-            except (OSError, ValueError):  # the worker is gone: the next one takes it
-                self._pending.put(message)
+                pipe.send(batch)
+            except (OSError, ValueError):  # the worker is gone: the next one takes them
+                for message in batch:
+                    self._pending.put(message)
                 return
-            if message[0] == "stop":
+            if any(message[0] == "stop" for message in batch):
                 return
 
     def _listen(self, pipe: Any) -> None:
@@ -172,7 +174,9 @@ class WorkerLink:
             if kind == "ready":
                 self._ready.set()
             elif kind == "done":
-                self._places[message[1]].give()
+                for lane, count in message[1].items():
+                    for _ in range(count):
+                        self._places[lane].give()
             elif kind == "answer":
                 _, number, status, body, headers = message
                 waiting = self._views.get(number)
@@ -224,55 +228,73 @@ def lower_priority() -> None:
         os.nice(WORKER_NICE)
 
 
-def serve(
-    bolt: App,
-    lanes: Lanes,
-    tell_busy: Callable[[BoltRequest], None],
-    requests: Any,
-    answers: Any,
-) -> None:
+def serve(bolt: App, lanes: Lanes, requests: Any, answers: Any) -> None:
     """The worker's loop: run each request the front sends on its lane, say when it is done,
     answer view submissions. Returns on ``stop``, on SIGTERM, or when the front is gone."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     lock = threading.Lock()  # lane threads answer through one pipe
+    done: SimpleQueue[str] = SimpleQueue()  # lanes of finished requests, told in batches
 
     def answer(*message: Any) -> None:
         with lock:
             answers.send(message)
 
+    def tell_done() -> None:
+        while not stop.wait(DONE_EVERY):
+            counts: dict[str, int] = {}
+            with contextlib.suppress(Empty):
+                while True:
+                    lane = done.get_nowait()
+                    counts[lane] = counts.get(lane, 0) + 1
+            if counts:
+                answer("done", counts)
+
+    threading.Thread(target=tell_done, name="worker-done", daemon=True).start()
     answer("ready")
+    try:
+        _take_requests(bolt, lanes, requests, answer, done, stop)
+    finally:
+        stop.set()
+
+
+def _take_requests(
+    bolt: App,
+    lanes: Lanes,
+    requests: Any,
+    answer: Callable[..., None],
+    done: SimpleQueue[str],
+    stop: threading.Event,
+) -> None:
     while not stop.is_set():
         try:
             if not requests.poll(0.5):
                 continue
-            message = requests.recv()
+            batch = requests.recv()
         except (EOFError, OSError):
             log.error("the front process is gone; the worker stops")
             return
-        kind = message[0]
-        if kind == "stop":
-            return
-        if kind == "view":
-            _, number, wire = message
-            lanes.views.offer(
-                lambda n=number, w=wire: _answer(bolt, answer, n, w), what="a form submission"
-            )
-            continue
-        _, lane, wire = message
+        for message in batch:
+            kind = message[0]
+            if kind == "stop":
+                return
+            if kind == "view":
+                _, number, wire = message
+                lanes.views.offer(
+                    lambda n=number, w=wire: _answer(bolt, answer, n, w),
+                    what="a form submission",
+                )
+                continue
+            _, lane, wire = message
 
-        def run(kind: str = kind, lane: str = lane, wire: Wire = wire) -> None:
-            try:
-                request = _request(wire)
-                if kind == "busy":
-                    tell_busy(request)
-                else:
-                    bolt.dispatch(request)
-            finally:
-                answer("done", lane)
+            def run(lane: str = lane, wire: Wire = wire) -> None:
+                try:
+                    bolt.dispatch(_request(wire))
+                finally:
+                    done.put(lane)
 
-        if not lanes.named(lane).offer(run, what=f"a request on the {lane} lane"):
-            answer("done", lane)  # the front over-counted (after a restart)
+            if not lanes.named(lane).offer(run, what=f"a request on the {lane} lane"):
+                done.put(lane)  # the front over-counted (after a restart)
 
 
 def _answer(bolt: App, answer: Callable[..., None], number: int, wire: Wire) -> None:
