@@ -104,15 +104,7 @@ def retry_after(error: SlackApiError) -> float | None:
     """Seconds Slack asked to wait (``Retry-After``), or the circuit's cool-down."""
     if isinstance(error, SlackUnreachable):
         return error.retry_in
-    headers = getattr(error.response, "headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return float(raw)
-            except (TypeError, ValueError):
-                return None
-    return None
+    return _header_seconds(getattr(error.response, "headers", None), "retry-after")
 
 
 class Circuit:

@@ -111,27 +111,34 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
 
         return work
 
-    def pull_request(rest: str, user: str, channel: str) -> Work:
-        if not rest:
-            raise DomainError(PR_USAGE)
-        hotfix_id = _hotfix_id(rest.split()[0])
+    def one_hotfix(
+        usage: str, step: Callable[[int, str], None], said: Callable[[int], str]
+    ) -> Callable[[str, str, str], Work]:
+        """A subcommand that starts one step of hotfix ``HF-n`` and says it has started."""
 
-        def work(reply: Reply) -> None:
-            services.git.open_pr(hotfix_id, user)
-            reply(text=f"📬 Opening the pull request of HF-{hotfix_id}; see its thread.")
+        def plan(rest: str, user: str, channel: str) -> Work:
+            if not rest:
+                raise DomainError(usage)
+            hotfix_id = _hotfix_id(rest.split()[0])
 
-        return work
+            def work(reply: Reply) -> None:
+                step(hotfix_id, user)
+                reply(text=said(hotfix_id))
 
-    def merge_back(rest: str, user: str, channel: str) -> Work:
-        if not rest:
-            raise DomainError(MERGE_BACK_USAGE)
-        hotfix_id = _hotfix_id(rest.split()[0])
+            return work
 
-        def work(reply: Reply) -> None:
-            services.git.merge_back(hotfix_id, user)
-            reply(text=f"🔀 Merging HF-{hotfix_id} back; progress is in its thread.")
+        return plan
 
-        return work
+    pull_request = one_hotfix(
+        PR_USAGE,
+        services.git.open_pr,
+        lambda n: f"📬 Opening the pull request of HF-{n}; see its thread.",
+    )
+    merge_back = one_hotfix(
+        MERGE_BACK_USAGE,
+        services.git.merge_back,
+        lambda n: f"🔀 Merging HF-{n} back; progress is in its thread.",
+    )
 
     subcommands: dict[str, Callable[[str, str, str], Work]] = {
         Subcommand.STATUS: status,
