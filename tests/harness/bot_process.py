@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -52,7 +53,19 @@ class BotProcess:
         self.cwd = cwd
         self.env = clean_env(**env, PORT=str(self.port))
         self.process: subprocess.Popen[str] | None = None
-        self.output = ""
+        self._lines: list[str] = []
+        self._reader: threading.Thread | None = None
+
+    @property
+    def output(self) -> str:
+        """Everything the process printed so far (read as it prints: a full pipe would stop
+        the process at its next log line)."""
+        return "".join(self._lines)
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.append(line)
 
     @property
     def url(self) -> str:
@@ -72,6 +85,8 @@ class BotProcess:
             text=True,
             preexec_fn=pinned(self.cpus),
         )
+        self._reader = threading.Thread(target=self._read, name="bot-output", daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -89,7 +104,9 @@ class BotProcess:
         """SIGTERM (or SIGKILL) and wait; returns everything the process printed."""
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            self.output += self.process.communicate(timeout=30)[0] or ""
+            self.process.wait(timeout=30)
+        if self._reader is not None:
+            self._reader.join(timeout=10)  # the rest of what it printed
         return self.output
 
     @property

@@ -34,6 +34,7 @@ import email.policy
 import hashlib
 import itertools
 import json
+import os
 import select
 import socket
 import struct
@@ -764,6 +765,7 @@ class FakeSlack:
         trigger_ttl: float = TRIGGER_TTL_SECONDS,
         clock: Callable[[], float] = time.time,
         app_token: str = "xapp-test-token",
+        nice: int = 0,
     ) -> None:
         """Create the fake (not started yet).
 
@@ -775,6 +777,8 @@ class FakeSlack:
             trigger_ttl: seconds a ``trigger_id`` stays valid (Slack: 3 s).
             clock: wall clock used for message ``ts`` and trigger ages.
             app_token: the only app-level token accepted by ``apps.connections.open``.
+            nice: run the fake's threads at this lower OS priority (a benchmark keeps Slack's
+                share of the work from delaying its own load generator).
         """
         self.token = token
         self.app_token = app_token
@@ -788,6 +792,7 @@ class FakeSlack:
         self.bot_name = bot_name
         self.trigger_ttl = trigger_ttl
         self._clock = clock
+        self._nice = nice
 
         self._lock = threading.RLock()
         self._server: _Server | None = None
@@ -838,13 +843,16 @@ class FakeSlack:
                 return self
             self._server = _Server(self)
             self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="fake-slack",
-                daemon=True,
+                target=self._serve, args=(self._server,), name="fake-slack", daemon=True
             )
             self._thread.start()
         return self
+
+    def _serve(self, server: _Server) -> None:
+        if self._nice:  # threads inherit it: every request's thread runs at it too
+            with contextlib.suppress(OSError, AttributeError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
+        server.serve_forever(poll_interval=0.05)
 
     def stop(self) -> None:
         """Close Socket Mode connections, stop the server and wait for its thread (idempotent)."""
