@@ -182,6 +182,9 @@ def test_example_file_documents_every_key() -> None:
         "repository:", "remote:", "github:", "production_branch:", "merge_back:",
         "tag_pattern:", "roles:", "approvals:", "critical:", "high:", "distinct_people:",
         "budgets:", "assessment:", "escalation:", "channels:", "stakeholders:",
+        "deploy:", "command:", "workdir:", "timeout:", "rollback_command:", "health_url:",
+        "health_expect:", "health_timeout:", "dashboards:", "allowed_roles:", "monitoring:",
+        "interval:", "window:",
     ]  # fmt: skip
     for key in keys:
         assert f"\n  {key}" in text or f"\n{key}" in text, key
@@ -317,7 +320,8 @@ def test_unknown_key_suggests_the_close_one() -> None:
         "hotfix.yml: repository.remot: unknown key (did you mean 'remote'?)",
         "hotfix.yml: aprovals: unknown key (did you mean 'approvals'?)",
         "hotfix.yml: colour: unknown key (known keys: repository, roles, approvals, budgets, "
-        "escalation, channels, security, review, people, data_dir, workers, slack)",
+        "escalation, channels, security, review, people, data_dir, workers, slack, deploy, "
+        "monitoring)",
     ]
 
 
@@ -871,3 +875,119 @@ def test_a_poll_interval_without_a_unit_is_refused_like_a_budget() -> None:
     assert problems == [
         "hotfix.yml: review.poll_interval: expected a duration such as 15m or 1h30m, got 5"
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# deploy: and monitoring: (procedure Phase 5)
+# --------------------------------------------------------------------------------------------
+
+
+def test_example_deploy_and_monitoring_sections_load() -> None:
+    policy = load_policy(EXAMPLE)
+
+    assert policy.deploy.command == ("./deploy.sh", "production", "{version}")
+    assert policy.deploy.rollback == ("./deploy.sh", "production", "{previous_version}")
+    assert policy.deploy.timeout == timedelta(minutes=15)
+    assert policy.deploy.health_url == "https://api.example.com/health"
+    assert policy.deploy.health_expect.status == 200
+    assert policy.deploy.dashboards == {"Errors": "https://grafana.example.com/d/errors"}
+    assert policy.deploy.allowed_roles == ("oncall_lead",)
+    assert policy.monitoring.interval == timedelta(minutes=10)
+    assert policy.monitoring.window == timedelta(minutes=30)
+
+
+def test_deploy_defaults_and_second_scale_durations() -> None:
+    policy = load_policy(write_policy(MINIMAL))
+    assert not policy.deploy.configured
+    assert policy.deploy.rollback is None
+    assert policy.deploy.health_timeout == timedelta(minutes=2)
+    assert (policy.monitoring.interval, policy.monitoring.window) == (
+        timedelta(minutes=10),
+        timedelta(minutes=30),
+    )
+
+    quick = load_policy(
+        write_policy(
+            MINIMAL
+            + "deploy:\n  command: [./deploy.sh, '{version}']\n  timeout: 20s\n"
+            + "  health_timeout: 5s\nmonitoring:\n  interval: 2s\n  window: 6s\n"
+        )
+    )
+    assert quick.deploy.configured
+    assert quick.deploy.rollback == ("./deploy.sh", "{previous_version}")
+    assert quick.deploy.timeout == timedelta(seconds=20)
+    assert (quick.monitoring.interval, quick.monitoring.window) == (
+        timedelta(seconds=2),
+        timedelta(seconds=6),
+    )
+
+
+def test_a_github_actions_deploy() -> None:
+    policy = load_policy(
+        write_policy(
+            MINIMAL
+            + "deploy:\n  github_actions: {workflow: deploy.yml, inputs: {version: '{version}'}}\n"
+        )
+    )
+    actions = policy.deploy.github_actions
+    assert actions is not None and policy.deploy.configured
+    assert (actions.workflow, actions.ref, actions.inputs) == (
+        "deploy.yml",
+        "{version}",
+        {"version": "{version}"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        (
+            'deploy:\n  command: "./deploy.sh production {version}"\n',
+            "deploy.command: './deploy.sh production {version}' is a shell string: give the "
+            'command as a list of arguments, such as ["./deploy.sh", "production", "{version}"] '
+            "(the bot never runs a shell)",
+        ),
+        (
+            "deploy:\n  command: [./deploy.sh, '{verison}']\n",
+            "deploy.command[1]: '{verison}' has an unknown placeholder {verison}: use "
+            "{version}, {previous_version}, {ticket}, {hotfix_id}, {checkout}",
+        ),
+        (
+            "deploy:\n  command: [./deploy.sh, '{version!r}']\n",
+            "deploy.command[1]: '{version!r}': placeholders take no format, write {version}",
+        ),
+        ("deploy:\n  command: []\n", "deploy.command: must name a program to run"),
+        (
+            "deploy:\n  command: [x]\n  github_actions: {workflow: deploy.yml}\n",
+            "deploy: give either command or github_actions, not both",
+        ),
+        ("deploy:\n  timeout: 15\n", "deploy.timeout: expected a duration such as 15m"),
+        (
+            "deploy:\n  health_url: api.example.com/health\n",
+            "deploy.health_url: 'api.example.com/health' is not an http(s) URL",
+        ),
+        ("deploy:\n  health_expect: {status: 999}\n", "deploy.health_expect.status"),
+        (
+            "deploy:\n  allowed_roles: [oncall]\n",
+            "deploy.allowed_roles[0]: unknown role 'oncall'",
+        ),
+        ("deploy:\n  comand: [x]\n", "deploy.comand: unknown key (did you mean 'command'?)"),
+        (
+            "deploy:\n  github_actions: {workflow: 'deploy.yml; rm -rf /'}\n",
+            "deploy.github_actions.workflow: 'deploy.yml; rm -rf /' is not a workflow file name",
+        ),
+        (
+            "deploy:\n  dashboards: {Errors: 'ftp://grafana'}\n",
+            "deploy.dashboards: 'ftp://grafana' is not an http(s) URL",
+        ),
+        (
+            "monitoring:\n  interval: 40m\n",
+            "monitoring: interval (40m) is longer than window (30m): no ping would be posted",
+        ),
+        ("monitoring:\n  window: half an hour\n", "monitoring.window:"),
+    ],
+)
+def test_deploy_and_monitoring_mistakes_are_explained(section: str, problem: str) -> None:
+    problems = policy_problems(MINIMAL + section)
+    assert len(problems) == 1, problems
+    assert problem in problems[0]
