@@ -28,8 +28,10 @@ BOTH_HATS = "U0DANA"  # Dana is Engineering Manager and, in this module's policy
 
 
 @pytest.fixture
-def policy_path(tmp_path: Path, origin: Origin) -> Path:
-    return write_policy(tmp_path, origin, roles={**POLICY["roles"], "cto": [CTO, BOTH_HATS]})
+def policy_path(tmp_path: Path, origin: Origin, request: pytest.FixtureRequest) -> Path:
+    marker = request.node.get_closest_marker("policy")
+    roles = {**POLICY["roles"], "cto": [CTO, BOTH_HATS]}
+    return write_policy(tmp_path, origin, roles={**roles, **(marker.kwargs if marker else {})})
 
 
 def open_hotfix(bot: RunningBot, text: str = "SEC-9 critical Login accepts empty tokens") -> dict:
@@ -73,6 +75,21 @@ def said_to(bot: RunningBot, user: str, count: int = 1) -> str:
         lambda: len(bot.fake.responses(user)) >= count and bot.fake.responses(user)
     )
     return replies[count - 1]["text"]
+
+
+@pytest.mark.policy(engineering_manager=[REQUESTER, EM], oncall_lead=[REQUESTER])
+def test_the_approvers_list_never_invites_the_requester_to_approve(
+    running_bot: RunningBot,
+) -> None:
+    checklist = open_hotfix(running_bot)
+    shown = text_of(checklist["blocks"])
+    # Dana only (the requester cannot approve their own hotfix), then the On-call Lead line.
+    assert f"⬜ Engineering Manager — <@{EM}>\\n⬜ On-call Lead — _nobody" in shown
+    assert f"<@{REQUESTER}>" not in shown.split("Approvers for")[1].split("Approve as")[0]
+    assert (
+        "⬜ On-call Lead — _nobody but the requester, who cannot approve: add another holder "
+        "under `roles.oncall_lead`_"
+    ) in shown
 
 
 def test_critical_needs_three_people_and_then_says_what_is_next(

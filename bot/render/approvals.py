@@ -28,8 +28,19 @@ Principals = Callable[[str], tuple[str, ...]]
 REASON_MAX = 1000
 
 
-def holders(role: str, principals: Principals) -> str:
-    return ", ".join(mention(p) for p in principals(role)) or "_nobody is configured_"
+def holders(role: str, principals: Principals, *, requester: str | None = None) -> str:
+    """Who can act as ``role``: its holders but the hotfix's requester, who may not approve
+    their own hotfix (a user group is named as it is: Slack resolves it)."""
+    held = principals(role)
+    others = [p for p in held if p != requester]
+    if others:
+        return ", ".join(mention(p) for p in others)
+    if held:
+        return (
+            f"_nobody but the requester, who cannot approve: add another holder under "
+            f"`roles.{role}`_"
+        )
+    return "_nobody is configured_"
 
 
 def approvals_text(hotfix: HotfixSnapshot, principals: Principals | None = None) -> str:
@@ -43,7 +54,8 @@ def approvals_text(hotfix: HotfixSnapshot, principals: Principals | None = None)
                 f"{mrkdwn.date(approval.at, '{time}')}"
             )
         elif principals is not None:
-            lines.append(f"⬜ {role_title(role)} — {holders(role, principals)}")
+            who = holders(role, principals, requester=hotfix.requester_id)
+            lines.append(f"⬜ {role_title(role)} — {who}")
         else:
             lines.append(f"⬜ {role_title(role)}")
     return "\n".join(lines) or "_No approvals required._"
@@ -134,7 +146,8 @@ def escalation_notice(
     missing = ", ".join(role_title(r) for r in hotfix.missing_roles) or "—"
     text = (
         f"⏰ *{hotfix.key}* has waited {waited} for approval; still missing: *{missing}*.\n"
-        f"Escalating to *{role_title(role)}*: {holders(role, principals)}"
+        f"Escalating to *{role_title(role)}*: "
+        f"{holders(role, principals, requester=hotfix.requester_id)}"
     )
     if last:
         text += "\nThis was the last step of the escalation path."
