@@ -66,6 +66,7 @@ class GitFlow:
         self.git = git
         self.review = review
         review.on_reset = self._announce_reset
+        git.on_base_moved = self._announce_base_moved
         self._github_configured = github_configured
         self._timers = timers
         if timers is not None:
@@ -127,6 +128,9 @@ class GitFlow:
             reset.hotfix,
             render.review_reset(reset, github_approval=self._policy.review.require_github_approval),
         )
+
+    def _announce_base_moved(self, hotfix: HotfixSnapshot, now_at: str) -> None:
+        self._cards.say(hotfix, render.base_moved(hotfix, now_at))
 
     def sync_ci_poll(self, hotfix_id: int) -> None:
         """After any change: while a hotfix is in review or ready to deploy, the PR's head and

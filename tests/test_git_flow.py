@@ -389,3 +389,28 @@ def test_a_branch_name_is_never_shared_and_a_lost_record_reuses_its_push(
     assert again.branch == f"{name}-3"
     assert origin.head(f"{name}-4") is None
     assert [h.branch for h in bot.rows(Hotfix)] == [name, f"{name}-3"]
+
+
+def test_the_branch_starts_at_the_approved_commit_even_if_the_tag_moved(
+    running_bot: RunningBot, origin: Origin
+) -> None:
+    bot = running_bot
+    checklist = open_hotfix(bot, "SEC-9 high Login accepts empty tokens")
+    approved_at = origin.tag_commit("v1.2.3")
+    assert bot.rows(Hotfix)[0].base_commit == approved_at
+    # Someone re-points the production tag while the approvers are deciding.
+    moved_to = origin.git("rev-parse", "v1.2.2^{commit}")
+    origin.git("tag", "-f", "v1.2.3", moved_to)
+    click(bot, checklist, "Approve as On-call Lead", ONCALL)
+    bot.fake.wait_for(lambda: "Approve as On-call" not in text_of(approvals_message(bot)["blocks"]))
+    click(bot, approvals_message(bot), "Approve as Engineering Manager", EM)
+
+    warning = bot.fake.wait_for(lambda: in_thread(bot, "⚠️ *HF-1*: `v1.2.3` has moved"))[0]
+    assert f"it is now at `{moved_to[:12]}`" in warning["text"]
+    assert (
+        f"The branch starts at `{approved_at[:12]}`, the commit the approvers saw"
+        in (warning["text"])
+    )
+    assert origin.head("hotfix/SEC-9-login-accepts-empty-tokens") == approved_at
+    cut = next(e for e in bot.rows(Event) if e.kind == "branch_created")
+    assert cut.detail["commit"] == approved_at and cut.detail["tag_now_at"] == moved_to

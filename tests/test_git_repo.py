@@ -186,6 +186,23 @@ def test_create_branch_at_the_tag_and_again(repository: Repository, origin: Orig
     assert origin.head("hotfix/SEC-123-auth-bypass") == fix
 
 
+def test_create_branch_at_the_approved_commit_of_a_tag_that_moved(
+    repository: Repository, origin: Origin
+) -> None:
+    approved = origin.tag_commit("v1.2.3")
+    repository.create_branch("hotfix/first", "v1.2.3")  # the clone knows the tag there
+    moved_to = origin.git("rev-parse", "v1.2.2^{commit}")
+    origin.git("tag", "-f", "v1.2.3", moved_to)
+
+    cut = repository.create_branch("hotfix/SEC-1", "v1.2.3", at_commit=approved)
+    assert (cut.commit, cut.tag_commit, cut.created) == (approved, moved_to, True)
+    assert origin.head("hotfix/SEC-1") == approved
+
+    with pytest.raises(GitOperationFailed) as gone:
+        repository.create_branch("hotfix/SEC-2", "v1.2.3", at_commit="0" * 40)
+    assert "the approved base commit 000000000000 of v1.2.3 is not on the remote" in str(gone.value)
+
+
 def test_an_unrelated_branch_of_that_name_is_taken(repository: Repository, origin: Origin) -> None:
     origin.commit_on("hotfix/SEC-123", {"old.txt": "old\n"}, "Old experiment", start="v1.0.0")
 

@@ -95,6 +95,7 @@ class BranchResult:
     name: str
     commit: str
     created: bool
+    tag_commit: str | None = None  # where the base tag points now
 
 
 @dataclass(frozen=True)
@@ -533,24 +534,39 @@ class Repository:
 
     # ----------------------------------------------------------------- changing the remote
 
-    def create_branch(self, name: str, at_tag: str) -> BranchResult:
-        """Create ``name`` on the remote at the commit of tag ``at_tag``.
+    def create_branch(
+        self, name: str, at_tag: str, *, at_commit: str | None = None
+    ) -> BranchResult:
+        """Create ``name`` on the remote at the commit of tag ``at_tag`` — or at ``at_commit``
+        (the tag's commit when it was approved), which must be on the remote; the result's
+        ``tag_commit`` says where the tag is now, so a moved tag can be told.
 
         If the branch is already there at that commit or ahead of it (fixes were pushed),
         nothing is done and ``created`` is False. A branch of that name that does not contain
-        the tag's commit raises :class:`BranchTaken`.
+        the commit raises :class:`BranchTaken`.
         """
         validate_branch_name(name)
         validate_tag_name(at_tag)
+        wanted = _commit_id(at_commit) if at_commit is not None else None
         operation = f"create branch {name}"
         with self._session(operation) as session:
             for attempt in (1, 2):
                 session.fetch()
-                commit = session.require_tag(at_tag)
+                tag_commit = session.require_tag(at_tag)
+                commit = tag_commit
+                if wanted is not None:
+                    found = session.resolve(f"{wanted}^{{commit}}")
+                    if found is None:
+                        raise GitOperationFailed(
+                            operation,
+                            f"the approved base commit {wanted[:12]} of {at_tag} is not on "
+                            "the remote any more",
+                        )
+                    commit = found
                 existing = session.resolve(f"refs/remotes/{_REMOTE}/{name}")
                 if existing is not None:
                     if existing == commit or session.is_ancestor(commit, existing):
-                        return BranchResult(name, existing, False)
+                        return BranchResult(name, existing, False, tag_commit)
                     raise BranchTaken(name, existing)
                 try:
                     # The lease with no value means "only if the branch does not exist yet".
@@ -559,7 +575,7 @@ class Repository:
                     if attempt == 1 and rejected.kind in {"stale", "non-fast-forward"}:
                         continue  # someone created it meanwhile: look again
                     raise
-                return BranchResult(name, commit, True)
+                return BranchResult(name, commit, True, tag_commit)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def create_tag(

@@ -9,7 +9,7 @@ already done is found and skipped.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from workflows.config import Policy
@@ -67,6 +67,8 @@ class HotfixGit:
         self._policy = policy
         self._repo = repository
         self._github = github
+        #: Told (hotfix, where the tag is now) when the base tag moved after approval.
+        self.on_base_moved: Callable[[HotfixSnapshot, str], None] | None = None
 
     @property
     def pattern(self) -> str:
@@ -139,16 +141,25 @@ class HotfixGit:
             )
         version = hotfix.version or self.reserve_version(hotfix)
         name, result = self._cut(hotfix, hotfix.branch or self._branch_name(hotfix, version))
-        return self._service.fire(
-            hotfix_id,
-            "branch_created",
-            actor=actor,
-            detail={"branch": name, "commit": result.commit, "base": hotfix.base_tag},
-            changes={"branch": name},
+        moved = (
+            result.tag_commit
+            if hotfix.base_commit and result.tag_commit not in (None, hotfix.base_commit)
+            else None
         )
+        detail = {"branch": name, "commit": result.commit, "base": hotfix.base_tag}
+        if moved:
+            detail["tag_now_at"] = moved
+        cut = self._service.fire(
+            hotfix_id, "branch_created", actor=actor, detail=detail, changes={"branch": name}
+        )
+        if moved and self.on_base_moved is not None:
+            self.on_base_moved(cut, moved)
+        return cut
 
     def _cut(self, hotfix: HotfixSnapshot, name: str) -> tuple[str, BranchResult]:
-        """Push ``name`` (or ``name-2``, ``name-3``…) at the base tag. A name another hotfix
+        """Push ``name`` (or ``name-2``, ``name-3``…) at the approved base commit (the base
+        tag's commit when the approvers saw it; the tag as it is now if none was stored). A
+        name another hotfix
         holds is skipped; a branch already there at the tag (this hotfix's own earlier push,
         whose recording failed) is taken as is; one elsewhere is someone else's."""
         assert hotfix.base_tag is not None
@@ -158,7 +169,9 @@ class HotfixGit:
             if holder not in (None, hotfix.id):
                 continue
             try:
-                return candidate, self._repo.create_branch(candidate, at_tag=hotfix.base_tag)
+                return candidate, self._repo.create_branch(
+                    candidate, at_tag=hotfix.base_tag, at_commit=hotfix.base_commit
+                )
             except BranchTaken:
                 if hotfix.branch:
                     raise

@@ -58,6 +58,16 @@ def branch_ready(hotfix: HotfixSnapshot, *, offer_pr: bool = False) -> tuple[str
     return text, blocks
 
 
+def base_moved(hotfix: HotfixSnapshot, now_at: str) -> str:
+    """The base tag was moved between approval and branch: say where the branch starts."""
+    approved = (hotfix.base_commit or "")[:12]
+    return (
+        f"⚠️ *{hotfix.key}*: `{hotfix.base_tag}` has moved since it was approved (it is now at "
+        f"`{now_at[:12]}`). The branch starts at `{approved}`, the commit the approvers saw. "
+        f"If production really runs the new `{hotfix.base_tag}`, abort and start again from it."
+    )
+
+
 def create_branch_offer(hotfix: HotfixSnapshot) -> tuple[str, list[Block]]:
     text = (
         f"🌱 *{hotfix.key}*: create its branch from `{hotfix.base_tag}` when you are ready."
