@@ -160,18 +160,23 @@ class ServedBot:
             return list(session.scalars(select(model).order_by(*inspect(model).primary_key)))
 
 
-@contextmanager
-def serving(
-    fake: FakeSlack, database_url: str, policy_path: Path, workdir: Path
-) -> Iterator[ServedBot]:
-    """``python app.py`` in ``workdir``; stopped with SIGTERM, which must end it cleanly."""
-    env = {
+def bot_environment(fake: FakeSlack, database_url: str, policy_path: Path) -> dict[str, str]:
+    """What ``python app.py`` is started with in the tests: the fake Slack, the database."""
+    return {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake.api_url,
         "DATABASE_URL": database_url,
         "HOTFIX_CONFIG": str(policy_path),
     }
+
+
+@contextmanager
+def serving(
+    fake: FakeSlack, database_url: str, policy_path: Path, workdir: Path
+) -> Iterator[ServedBot]:
+    """``python app.py`` in ``workdir``; stopped with SIGTERM, which must end it cleanly."""
+    env = bot_environment(fake, database_url, policy_path)
     engine = create_engine(database_url)
     try:
         with BotProcess(workdir, env) as process:

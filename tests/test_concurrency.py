@@ -19,6 +19,7 @@ from tests.conftest import (
     ONCALL,
     REQUESTER,
     SIGNING_SECRET,
+    bot_environment,
     write_policy,
 )
 from tests.databases import fresh_postgres_database
@@ -40,13 +41,7 @@ def two_bots(
         fake.set_usergroup("S0ONCALL", [ONCALL])
         fake.add_channel(INCIDENT_CHANNEL, "inc")
         policy = write_policy(tmp_path, origin)
-        env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "DATABASE_URL": url,
-            "HOTFIX_CONFIG": str(policy),
-        }
+        env = bot_environment(fake, url, policy)
         with BotProcess(tmp_path, env) as one, BotProcess(tmp_path, env) as two:
             clients = [SignedSlackClient(p.events_url, SIGNING_SECRET, fake) for p in (one, two)]
             yield fake, clients, url

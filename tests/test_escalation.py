@@ -17,6 +17,7 @@ from tests.conftest import (
     REQUESTER,
     SIGNING_SECRET,
     RunningBot,
+    bot_environment,
     write_policy,
 )
 from tests.git_fixtures import Origin
@@ -106,13 +107,7 @@ def test_escalations_survive_a_restart_without_loss_or_duplicates(
             fake.add_user(user, user.lower())
         fake.set_usergroup("S0ONCALL", [ONCALL])
         fake.add_channel(INCIDENT_CHANNEL, "inc")
-        env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "DATABASE_URL": database_url,
-            "HOTFIX_CONFIG": str(policy_path),
-        }
+        env = bot_environment(fake, database_url, policy_path)
         first = BotProcess(tmp_path, env).start()
         slack = SignedSlackClient(first.events_url, SIGNING_SECRET, fake)
         slack.slash("start critical Checkout down", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL)
