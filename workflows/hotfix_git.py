@@ -159,9 +159,9 @@ class HotfixGit:
     def _cut(self, hotfix: HotfixSnapshot, name: str) -> tuple[str, BranchResult]:
         """Push ``name`` (or ``name-2``, ``name-3``…) at the approved base commit (the base
         tag's commit when the approvers saw it; the tag as it is now if none was stored). A
-        name another hotfix
-        holds is skipped; a branch already there at the tag (this hotfix's own earlier push,
-        whose recording failed) is taken as is; one elsewhere is someone else's."""
+        name another hotfix holds is skipped; a branch already there at that commit (this
+        hotfix's own earlier push, whose recording failed) is taken as is; one elsewhere is
+        someone else's."""
         assert hotfix.base_tag is not None
         candidates = [name] if hotfix.branch else [name] + [f"{name}-{n}" for n in range(2, 50)]
         for candidate in candidates:
