@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args
@@ -19,8 +19,6 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -33,7 +31,17 @@ from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from workflows.durations import format_duration, parse_duration
+from workflows.config_deploy import Deploy, Monitoring
+from workflows.config_fields import (
+    KNOWN_ROLES_CONTEXT,
+    Duration,
+    RoleReference,
+    Section,
+    http_url,
+    non_empty_unique,
+    shown,
+    unknown_role,
+)
 from workflows.roles import role_title
 
 __all__ = [
@@ -85,13 +93,6 @@ _DATABASE_EXAMPLES: Final = (
 )
 
 
-def _http_url(value: str, name: str) -> str:
-    url = value.strip()
-    if not re.match(r"https?://[^/\s]+", url):
-        raise ValueError(f"{url!r} is not an http(s) URL, such as {name}")
-    return url
-
-
 class Settings(BaseSettings):
     """Process settings from environment variables, or a ``.env`` file (the environment wins).
 
@@ -132,13 +133,13 @@ class Settings(BaseSettings):
     def _slack_api_url_ends_with_slash(cls, value: str) -> str:
         # slack_sdk joins method names onto this URL; without the trailing slash the last
         # path segment is silently replaced ("…/api" + "chat.postMessage" → "…/chat.postMessage").
-        url = _http_url(value, "https://slack.com/api/")
+        url = http_url(value, "https://slack.com/api/")
         return url if url.endswith("/") else url + "/"
 
     @field_validator("github_api_url")
     @classmethod
     def _github_api_url_without_slash(cls, value: str) -> str:
-        return _http_url(value, "https://api.github.com").rstrip("/")
+        return http_url(value, "https://api.github.com").rstrip("/")
 
     @model_validator(mode="after")
     def _one_complete_github_identity(self) -> Settings:
@@ -332,7 +333,6 @@ def settings_problems(settings: Settings, *, socket_mode_allowed: bool = True) -
 # The policy file
 # --------------------------------------------------------------------------------------------
 
-_KNOWN_ROLES_CONTEXT: Final = "known_roles"
 _ROLE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _SLACK_PRINCIPAL = re.compile(r"[UWS][A-Z0-9]{2,}")
 _BRANCH_PLACEHOLDERS: Final = frozenset({"ticket", "slug", "version", "id"})
@@ -407,53 +407,22 @@ def _role_name(value: str) -> str:
     return value
 
 
-def _role_reference(value: str, info: ValidationInfo) -> str:
-    # load_policy passes the role names defined in the file, so a misspelt role is reported
-    # at its exact position even when other parts of the file are wrong too.
-    known = (info.context or {}).get(_KNOWN_ROLES_CONTEXT)
-    if known is not None and value not in known:
-        raise ValueError(_unknown_role(value, known))
-    return value
-
-
-def _unknown_role(role: str, known: Iterable[str]) -> str:
-    return f"unknown role {role!r} (known roles: {', '.join(sorted(known)) or 'none'})"
-
-
-def _non_empty_unique(what: str) -> AfterValidator:
-    def check(values: tuple[str, ...]) -> tuple[str, ...]:
-        if not values:
-            raise ValueError(f"must list at least one {what}")
-        repeated = sorted({v for v in values if values.count(v) > 1}, key=values.index)
-        if repeated:
-            listed = ", ".join(repr(v) for v in repeated)
-            raise ValueError(f"{listed} {'is' if len(repeated) == 1 else 'are'} listed twice")
-        return values
-
-    return AfterValidator(check)
-
-
 BranchName = Annotated[str, AfterValidator(_branch_name)]
 RoleName = Annotated[str, AfterValidator(_role_name)]
-RoleReference = Annotated[str, AfterValidator(_role_reference)]
 SlackPrincipal = Annotated[str, AfterValidator(_slack_principal)]
-RoleList = Annotated[tuple[RoleReference, ...], _non_empty_unique("role")]
+RoleList = Annotated[tuple[RoleReference, ...], non_empty_unique("role")]
 PrincipalList = Annotated[
-    tuple[SlackPrincipal, ...], _non_empty_unique("Slack user id or user group id")
+    tuple[SlackPrincipal, ...], non_empty_unique("Slack user id or user group id")
 ]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Repository(_Section):
+class Repository(Section):
     """Where the code lives and how releases are named."""
 
     remote: str
     github: str | None = None
     production_branch: BranchName = "main"
-    merge_back: Annotated[tuple[BranchName, ...], _non_empty_unique("branch")] = (
+    merge_back: Annotated[tuple[BranchName, ...], non_empty_unique("branch")] = (
         "main",
         "develop",
     )
@@ -532,7 +501,7 @@ class Repository(_Section):
         return value
 
 
-class Approvals(_Section):
+class Approvals(Section):
     """Which roles must approve a hotfix of each severity."""
 
     critical: RoleList = DEFAULT_CRITICAL_APPROVERS
@@ -540,25 +509,13 @@ class Approvals(_Section):
     distinct_people: bool = True
 
 
-def _duration(value: object) -> timedelta:
-    """A duration as people type it (15m, 1h30m); a bare number has no unit and is refused."""
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, timedelta):
-        return value
-    raise ValueError(f"expected a duration such as 15m or 1h30m, got {_shown(value)}")
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-class Budgets(_Section):
+class Budgets(Section):
     """How long each phase may take before the bot nudges and escalates."""
 
     assessment: Duration = timedelta(minutes=15)
 
 
-class Security(_Section):
+class Security(Section):
     """Security fixes say nothing in public (the procedure's Security Hotfix Pattern)."""
 
     disclosing_words: tuple[str, ...] = DEFAULT_DISCLOSING_WORDS
@@ -572,7 +529,7 @@ class Security(_Section):
         return words
 
 
-class Review(_Section):
+class Review(Section):
     """The expedited review (procedure Phase 4): the PR, who reviews, what is "minimal"."""
 
     labels: tuple[str, ...] = ("hotfix",)
@@ -592,7 +549,7 @@ class Review(_Section):
         return value
 
 
-class Channels(_Section):
+class Channels(Section):
     """Slack channels the bot posts to besides the hotfix channel."""
 
     stakeholders: str | None = None
@@ -606,7 +563,7 @@ class Channels(_Section):
         return value
 
 
-class Workers(_Section):
+class Workers(Section):
     """Threads that do the work after a command or click has been acknowledged."""
 
     requests: int = Field(default=8, ge=1, le=256)
@@ -615,7 +572,7 @@ class Workers(_Section):
     queue: int = Field(default=1000, ge=1, le=100_000)
 
 
-class Slack(_Section):
+class Slack(Section):
     """How long the bot waits for Slack before it delivers a message later instead."""
 
     timeout: Duration = timedelta(seconds=5)
@@ -628,144 +585,7 @@ class Slack(_Section):
         return value
 
 
-#: What a deploy command, its working directory and a workflow's inputs may name.
-DEPLOY_PLACEHOLDERS: Final = ("version", "previous_version", "ticket", "hotfix_id", "checkout")
-_DEPLOY_EXAMPLE = 'such as ["./deploy.sh", "production", "{version}"]'
-
-
-def _deploy_template(value: str) -> str:
-    """One argument (or path) of a deploy: only the deploy placeholders, no format specs."""
-    try:
-        pieces = list(string.Formatter().parse(value))
-    except ValueError:
-        raise ValueError(f"{value!r} has an unmatched {{ or }}") from None
-    for _, name, spec, conversion in pieces:
-        if name is None:
-            continue
-        if name not in DEPLOY_PLACEHOLDERS:
-            known = ", ".join(f"{{{p}}}" for p in DEPLOY_PLACEHOLDERS)
-            raise ValueError(f"{value!r} has an unknown placeholder {{{name}}}: use {known}")
-        if spec or conversion:
-            raise ValueError(f"{value!r}: placeholders take no format, write {{{name}}}")
-    return value
-
-
-def _argv(value: object) -> object:
-    if isinstance(value, str):
-        raise ValueError(
-            f"{value!r} is a shell string: give the command as a list of arguments, "
-            f"{_DEPLOY_EXAMPLE} (the bot never runs a shell)"
-        )
-    return value
-
-
-def _non_empty_argv(value: tuple[str, ...]) -> tuple[str, ...]:
-    if not value or not value[0].strip():
-        raise ValueError(f"must name a program to run, {_DEPLOY_EXAMPLE}")
-    return value
-
-
-DeployTemplate = Annotated[str, AfterValidator(_deploy_template)]
-Argv = Annotated[
-    tuple[DeployTemplate, ...], BeforeValidator(_argv), AfterValidator(_non_empty_argv)
-]
-
-
-class HealthExpect(_Section):
-    """What a healthy answer of ``deploy.health_url`` is."""
-
-    status: int = Field(default=200, ge=100, le=599)
-    body: str | None = None  # a substring the body must contain
-
-
-class GitHubActionsDeploy(_Section):
-    """Deploy by dispatching a GitHub Actions workflow and following its run."""
-
-    workflow: str
-    ref: DeployTemplate = "{version}"
-    inputs: dict[str, DeployTemplate] = Field(default_factory=dict)
-
-    @field_validator("workflow")
-    @classmethod
-    def _workflow_file(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9._-]+\.ya?ml|[0-9]+", value.strip()):
-            raise ValueError(f"{value!r} is not a workflow file name (deploy.yml) or id")
-        return value.strip()
-
-
-class Deploy(_Section):
-    """Procedure Phase 5: how a reviewed hotfix is deployed, checked and rolled back."""
-
-    command: Argv | None = None
-    workdir: DeployTemplate = "{checkout}"
-    timeout: Duration = timedelta(minutes=15)
-    rollback_command: Argv | None = None  # default: ``command`` with the previous version
-    github_actions: GitHubActionsDeploy | None = None
-    health_url: str | None = None
-    health_expect: HealthExpect = Field(default_factory=HealthExpect)
-    health_timeout: Duration = timedelta(minutes=2)
-    dashboards: dict[str, str] = Field(default_factory=dict)  # name → URL
-    allowed_roles: Annotated[tuple[RoleReference, ...], _non_empty_unique("role")] = (
-        "oncall_lead",
-    )
-
-    @field_validator("health_url")
-    @classmethod
-    def _health_url(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value, "https://api.example.com/health")
-
-    @field_validator("dashboards")
-    @classmethod
-    def _dashboard_urls(cls, value: dict[str, str]) -> dict[str, str]:
-        return {
-            str(name): _http_url(str(url), "https://grafana.example.com/d/api")
-            for name, url in value.items()
-        }
-
-    @model_validator(mode="after")
-    def _one_way_to_deploy(self) -> Deploy:
-        if self.command is not None and self.github_actions is not None:
-            raise ValueError(
-                "give either command or github_actions, not both: the bot deploys one way"
-            )
-        if self.rollback_command is not None and self.github_actions is not None:
-            raise ValueError(
-                "rollback_command goes with command; with github_actions the rollback "
-                "dispatches the same workflow for the previous version"
-            )
-        return self
-
-    @property
-    def configured(self) -> bool:
-        return self.command is not None or self.github_actions is not None
-
-    @property
-    def rollback(self) -> tuple[str, ...] | None:
-        """The rollback argv: as configured, else the deploy run for the previous version."""
-        if self.rollback_command is not None:
-            return self.rollback_command
-        if self.command is None:
-            return None
-        return tuple(arg.replace("{version}", "{previous_version}") for arg in self.command)
-
-
-class Monitoring(_Section):
-    """The watch after a healthy deploy ("monitor for at least 30 minutes")."""
-
-    interval: Duration = timedelta(minutes=10)
-    window: Duration = timedelta(minutes=30)
-
-    @model_validator(mode="after")
-    def _interval_fits(self) -> Monitoring:
-        if self.interval > self.window:
-            raise ValueError(
-                f"interval ({format_duration(self.interval)}) is longer than window "
-                f"({format_duration(self.window)}): no ping would be posted"
-            )
-        return self
-
-
-class Policy(_Section):
+class Policy(Section):
     """The hotfix policy file (``hotfix.yml``): who approves, who is escalated to, budgets."""
 
     repository: Repository
@@ -805,12 +625,12 @@ class Policy(_Section):
 
     @model_validator(mode="after")
     def _roles_are_defined(self, info: ValidationInfo) -> Policy:
-        if (info.context or {}).get(_KNOWN_ROLES_CONTEXT) is not None:
+        if (info.context or {}).get(KNOWN_ROLES_CONTEXT) is not None:
             return self  # load_policy checked every reference, with exact locations
         problems = []
         for path, roles in self._role_references():
             problems += [
-                f"{path}: {_unknown_role(r, self.roles)}" for r in roles if r not in self.roles
+                f"{path}: {unknown_role(r, self.roles)}" for r in roles if r not in self.roles
             ]
         if problems:
             raise ValueError("\n".join(problems))
@@ -887,7 +707,7 @@ def load_policy(path: Path | str) -> Policy:
     problems = [f"{name}: {line}" for line in duplicates]
     policy: Policy | None = None
     try:
-        policy = Policy.model_validate(data, context={_KNOWN_ROLES_CONTEXT: known_roles})
+        policy = Policy.model_validate(data, context={KNOWN_ROLES_CONTEXT: known_roles})
     except ValidationError as error:
         problems += [f"{name}: {line}" for detail in error.errors() for line in _explain(detail)]
     if known_roles is not None:
@@ -950,7 +770,7 @@ def _top_level_problem(name: str, data: Any) -> str:
         )
     return (
         f"{name}: expected a mapping of keys (repository:, roles:, approvals:, …) at the top "
-        f"level, got {_shown(data)}"
+        f"level, got {shown(data)}"
     )
 
 
@@ -1000,7 +820,7 @@ def _explain(detail: Mapping[str, Any]) -> list[str]:
         return [prefix + _unknown_key(loc)]
     expected = _expected(loc, kind)
     if expected is not None:
-        return [prefix + f"expected {expected}, got {_shown(value)}{_list_hint(kind, value)}"]
+        return [prefix + f"expected {expected}, got {shown(value)}{_list_hint(kind, value)}"]
     return [prefix + str(detail["msg"])]
 
 
@@ -1071,18 +891,3 @@ def _expected(loc: Sequence[str | int], kind: str) -> str | None:
 def _list_hint(kind: str, value: Any) -> str:
     scalar = isinstance(value, str | int | float) and not isinstance(value, bool)
     return f" (write [{value}])" if kind in ("list_type", "tuple_type") and scalar else ""
-
-
-def _shown(value: Any) -> str:
-    """A value as the person wrote it in YAML, briefly."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return str(value)
