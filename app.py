@@ -25,13 +25,23 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 import bot
+from bot import logs
 from bot.ack import AckPath
+from bot.announce import Announcements
 from bot.card import CardPublisher, card_location
+from bot.chart import CHART_PATH
+from bot.deploy_flow import DeployFlow
 from bot.escalation import Escalations
+from bot.export import export
 from bot.git_flow import GitFlow
+from bot.home import deploy_chart
 from bot.identity import BotIdentity
 from bot.lanes import Lane, Lanes
+from bot.metrics import METRICS_PATH, Metrics
+from bot.nudges import Nudges
 from bot.outbox import Outbox
+from bot.postmortem import PostMortems
+from bot.security_close import SecurityCloseOut
 from bot.services import BotServices
 from bot.slack_api import UNREACHABLE, Circuit, GuardedWebClient, ResponseUrls, retry_handlers
 from bot.slack_groups import slack_group_members
@@ -46,11 +56,13 @@ from workflows.config import (
     load_settings,
     settings_problems,
 )
+from workflows.deployment import HotfixDeploy
 from workflows.git_repo import Repository, redact
 from workflows.github_client import AppIdentity, GitHubRepository
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixService, system_clock
 from workflows.lifecycle import mermaid
+from workflows.log_context import about_hotfix
 from workflows.review import HotfixReview
 from workflows.roles import RoleDirectory, role_title
 from workflows.scheduler import Timers
@@ -81,21 +93,43 @@ class HotfixBot:
     lanes: Lanes
     outbox: Outbox
     identity: BotIdentity
+    metrics: Metrics
+    announcements: Announcements
     reconcilers: tuple[Callable[[int], None], ...] = ()
     link: WorkerLink | None = None  # the front's worker process; None: this process works
 
     def __post_init__(self) -> None:
         self._slack = SlackRequestHandler(self.bolt, path=EVENTS_PATH)
+        # The timers' lag is measured where they run: here, or in the worker (told by pipe).
+        if self.link is not None:
+            self.link.on_lag = self.metrics.observe_lag
+        else:
+            self.timers.on_lag = self.metrics.observe_lag
 
     def wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """``POST /slack/events`` to Bolt, ``GET /healthz`` to the database check, else 404."""
+        """``POST /slack/events`` to Bolt; the rest (health, metrics, the Home chart) to
+        ``health``."""
         if environ.get("PATH_INFO", "") == EVENTS_PATH:
             return self._slack(environ, start_response)
         return self.health(environ, start_response)
 
     def health(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Only ``GET /healthz``: what Socket Mode serves (it has no signed HTTP endpoint)."""
+        """``GET /healthz``, ``GET /metrics`` and ``GET /charts/deploy-times.png``, else 404:
+        what Socket Mode serves too (it has no signed HTTP endpoint)."""
         path = environ.get("PATH_INFO", "")
+        if path == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return self.metrics.wsgi(start_response)
+        if path == CHART_PATH and environ.get("REQUEST_METHOD") == "GET":
+            body = deploy_chart(self.services.sessions, self.services.clock())
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "image/png"),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "max-age=300"),
+                ],
+            )
+            return [body]
         if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             database = database_reachable(self.engine)
             report = {"database": "ok" if database else "unreachable"}
@@ -143,7 +177,9 @@ class HotfixBot:
             return
         # Timers first: a job finishing now may still hand work to the lanes.
         self.timers.shutdown()
+        self.services.hotfixes.directory.close()
         self.lanes.shutdown()
+        self.announcements.close()  # after the lanes: what they announced is sent
         self.engine.dispose()
 
 
@@ -247,8 +283,16 @@ def create_app(
     )
     cards = CardPublisher(client, hotfixes, outbox, clock=clock, timers=timers)
     escalations = Escalations(hotfixes, cards, timers, policy, clock)
+    nudges = Nudges(hotfixes, outbox, timers, policy, clock)
+    announcements = Announcements(hotfixes, cards, outbox, policy)
+
     # Slack is updated after each change on a lane of its own, so acks never wait for it.
-    for listener in (cards.refresh, escalations.sync):
+    for listener in (
+        cards.refresh,
+        escalations.sync,
+        nudges.sync,
+        announcements.sync,
+    ):
         hotfixes.subscribe(in_lane(lanes.updates, listener))
     identity = BotIdentity(client.token)
     bolt = App(
@@ -269,8 +313,9 @@ def create_app(
     )
     repository = Repository(policy.repository.remote, policy.data_dir)
     github = github_repository(settings, policy)
+    hotfix_git = HotfixGit(hotfixes, policy, repository, github)
     git = GitFlow(
-        HotfixGit(hotfixes, policy, repository, github),
+        hotfix_git,
         HotfixReview(hotfixes, policy, github),
         hotfixes,
         cards,
@@ -280,8 +325,33 @@ def create_app(
         timers=timers,
     )
     hotfixes.subscribe(in_lane(lanes.updates, git.sync_ci_poll))
+    deploys = DeployFlow(
+        HotfixDeploy(hotfixes, policy, hotfix_git, repository, clock=clock, github=github),
+        hotfixes,
+        cards,
+        outbox,
+        client,
+        policy,
+        timers,
+        clock=clock,
+    )
+    hotfixes.subscribe(in_lane(lanes.updates, deploys.sync))
+    security = SecurityCloseOut(hotfixes, cards, git)
+    postmortems = PostMortems(hotfixes, cards, client, policy, sessions, github)
+    hotfixes.subscribe(in_lane(lanes.updates, postmortems.sync))
+    hotfixes.subscribe(in_lane(lanes.updates, security.sync))
     services = BotServices(
-        hotfixes=hotfixes, cards=cards, git=git, sessions=sessions, clock=clock, slack=client
+        hotfixes=hotfixes,
+        cards=cards,
+        git=git,
+        sessions=sessions,
+        clock=clock,
+        slack=client,
+        deploys=deploys,
+        policy=policy,
+        postmortems=postmortems,
+        security=security,
+        public_url=settings.public_url,
     )
     link = (
         WorkerLink(
@@ -303,7 +373,16 @@ def create_app(
         lanes=lanes,
         outbox=outbox,
         identity=identity,
-        reconcilers=(escalations.sync, git.sync_ci_poll),
+        metrics=Metrics(sessions),
+        announcements=announcements,
+        reconcilers=(
+            escalations.sync,
+            nudges.sync,
+            announcements.sync,
+            git.sync_ci_poll,
+            deploys.sync,
+            security.sync,
+        ),
         link=link,
     )
 
@@ -311,12 +390,16 @@ def create_app(
 def worker_main(settings: Settings, policy: Policy, requests: Any, answers: Any) -> None:
     """The worker process of ``hotfix-bot serve`` (started by the front, ``bot.split``)."""
     lower_priority()
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the front stops it, after its own work
     worker = create_app(settings, policy, migrate_schema=False, role="worker")
     worker.start()
+
+    def tell_lag(answer: Callable[..., None]) -> None:
+        worker.timers.on_lag = lambda seconds: answer("lag", seconds)
+
     try:
-        serve(worker.bolt, worker.lanes, requests, answers)
+        serve(worker.bolt, worker.lanes, requests, answers, on_ready=tell_lag)
     finally:
         worker.close()
 
@@ -326,9 +409,13 @@ def in_lane(lane: Lane, listener: Callable[[int], None]) -> Callable[[int], None
     this one (it reads the newest state). Failures are logged, never lost silently."""
     name = getattr(listener, "__qualname__", repr(listener))
 
+    def run(hotfix_id: int) -> None:
+        about_hotfix(hotfix_id)
+        listener(hotfix_id)
+
     def submit(hotfix_id: int) -> None:
         if not lane.offer_once(
-            (name, hotfix_id), partial(listener, hotfix_id), what=f"HF-{hotfix_id}: {name}"
+            (name, hotfix_id), partial(run, hotfix_id), what=f"HF-{hotfix_id}: {name}"
         ):
             log.error("HF-%s: %s not run: the %s lane is full", hotfix_id, name, lane.name)
 
@@ -338,12 +425,8 @@ def in_lane(lane: Lane, listener: Callable[[int], None]) -> Callable[[int], None
 # --------------------------------------------------------------------------- command line
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _configure_logging(settings: Settings) -> None:
+    logs.configure(settings.log_level, settings.log_format, logs.settings_secrets(settings))
 
 
 def _load(*, need_slack: bool) -> tuple[Settings, Policy]:
@@ -483,7 +566,7 @@ def _verify_slack_tokens(settings: Settings) -> None:
 
 def cmd_serve(_: argparse.Namespace) -> int:
     settings, policy = _load(need_slack=True)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     _migrate(settings)
     _verify_slack_tokens(settings)
     if settings.slack_app_token is not None:
@@ -518,9 +601,23 @@ def serve_wsgi(
     """The production HTTP server: gunicorn, one process (the timers live in it), threads
     for concurrent requests. ``bench/`` serves its bare Bolt app with this too."""
     from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
+
+    class ThroughRoot(Logger):  # type: ignore[misc]
+        """gunicorn's own lines go through the bot's handler (JSON, secrets redacted)."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            if not logging.getLogger().handlers:
+                return  # nothing configured (the benchmark's bare app): gunicorn's own
+            for logger in (self.error_log, self.access_log):
+                for handler in list(logger.handlers):
+                    logger.removeHandler(handler)
+                logger.propagate = True
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
+            self.cfg.set("logger_class", ThroughRoot)
             self.cfg.set("bind", f"0.0.0.0:{port}")
             self.cfg.set("workers", 1)
             self.cfg.set("worker_class", "gthread")
@@ -603,6 +700,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "diagram", help="print the hotfix lifecycle as a Mermaid state diagram"
     ).set_defaults(run=cmd_diagram)
+    exporting = commands.add_parser("export", help="print a hotfix's record (timeline and all)")
+    exporting.add_argument("hotfix", metavar="HF-n")
+    exporting.add_argument("--format", choices=("md", "json"), default="md")
+    exporting.set_defaults(run=lambda args: export(args.hotfix, args.format))
     args = parser.parse_args(argv)
     run = getattr(args, "run", cmd_serve)
     return run(args)

@@ -6,15 +6,14 @@ from slack_bolt import App
 
 from bot import errors
 from bot.ack import AckPath
-from bot.listeners import actions, approvals, assessment, commands, events
+from bot.listeners import actions, approvals, assessment, commands, deploy, events
+from bot.router import Router
 from bot.services import BotServices
 
 
 def register(app: App, services: BotServices, path: AckPath) -> None:
     """Attach every middleware and listener of Hotfix Bot to ``app``."""
     errors.register(app, path.outbox, path.lanes.notices)
-    commands.register(app, services, path)
-    assessment.register(app, services, path)
-    actions.register(app, services, path)
-    approvals.register(app, services, path)
-    events.register(app, services, path)
+    router = Router(app)
+    for listeners in (commands, assessment, actions, approvals, deploy, events):
+        listeners.register(router, services, path)

@@ -3,7 +3,7 @@
 Bolt runs listeners synchronously (``process_before_response=True``), so what a listener
 does before it returns is what Slack waits for. Here a listener only reads the request and
 acks; the work it asked for goes on a lane (``bot.lanes``) and answers through the
-``response_url`` afterwards (``bot.outbox.Reply``). Nothing on the ack path waits for
+``response_url`` afterwards (``bot.reply.Reply``). Nothing on the ack path waits for
 Slack, GitHub, git or a lock another request holds. When a lane is full the person is told
 "busy, try again" — in the ack itself for a command, in a reply for a click, and a retry
 asked of Slack (503) for an event.
@@ -24,9 +24,11 @@ from slack_bolt.kwargs_injection.args import Args
 
 from bot.errors import tell, user_message
 from bot.lanes import Lane, Lanes
-from bot.outbox import Outbox, Reply, reply_for
+from bot.outbox import Outbox
 from bot.render.notices import error_blocks
+from bot.reply import Reply, reply_for
 from bot.split import WorkerLink
+from workflows.log_context import about_request
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,10 @@ class AckPath:
             return self.busy(args)
         reply = reply_for(self.outbox, args.body)
 
+        request_id = _request_id(args.body)
+
         def work() -> None:
+            about_request(request_id)
             try:
                 job(reply)
             except Exception as error:  # the funnel: every failure is told
@@ -173,3 +178,9 @@ class AckPath:
             self._told_busy[reply.user_id or ""] = now
             self.lanes.notices.offer(lambda: tell(reply, BUSY), what="a busy notice")
         return BoltResponse(status=200, body="", headers=BUSY_HEADER)
+
+
+def _request_id(body: dict) -> str | None:
+    """What names this Slack request in the log: its event id, or its trigger id."""
+    found = body.get("event_id") or body.get("trigger_id")
+    return str(found)[:40] if found else None

@@ -101,6 +101,12 @@ class CardPublisher:
         self._timers = timers
         self._guard = threading.Lock()
         self._locks: dict[int, threading.Lock] = {}
+        self._permalinks: dict[int, str] = {}  # a card's link never changes
+        #: More messages kept in the thread (purpose, text, blocks), or None while not shown:
+        #: later phases add theirs (the pre-deploy checklist).
+        self.extra_messages: list[
+            Callable[[HotfixSnapshot], tuple[str, str, list[dict]] | None]
+        ] = []
         if timers is not None:
             timers.register(REFRESH_JOB, self.refresh)
 
@@ -157,6 +163,11 @@ class CardPublisher:
                     [b.to_dict() for b in render_checklist(hotfix)],
                     thread_ts=card.ts,
                 )
+            for extra in self.extra_messages:
+                shown = extra(hotfix)
+                if shown is not None:
+                    purpose, text, blocks = shown
+                    self._put(hotfix, purpose, card.channel_id, text, blocks, thread_ts=card.ts)
         except SlackApiError as exc:
             code = slack_error_code(exc)
             log.warning("%s: Slack did not show it: %s", hotfix.key, code)
@@ -303,14 +314,20 @@ class CardPublisher:
         return MessageRef(response["channel"], response["ts"])
 
     def permalink(self, hotfix: HotfixSnapshot) -> str:
-        """A link to the card (and so its thread), or the channel if Slack will not say."""
-        card = self._service.get(hotfix.id).messages.get(MessagePurpose.CARD)
+        """A link to the card (and so its thread), or the channel if Slack will not say;
+        asked of Slack once per card."""
+        if hotfix.id in self._permalinks:
+            return self._permalinks[hotfix.id]
+        card = hotfix.messages.get(MessagePurpose.CARD) or self._service.get(
+            hotfix.id
+        ).messages.get(MessagePurpose.CARD)
         if card is not None:
             try:
                 response = self._client.chat_getPermalink(
                     channel=card.channel_id, message_ts=card.ts
                 )
-                return str(response["permalink"])
+                self._permalinks[hotfix.id] = str(response["permalink"])
+                return self._permalinks[hotfix.id]
             except SlackApiError as exc:
                 log.info("%s: no permalink (%s)", hotfix.key, slack_error_code(exc))
         return f"the Slack channel {hotfix.channel_id}"

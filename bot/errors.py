@@ -10,8 +10,9 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot.lanes import Lane
-from bot.outbox import Outbox, Reply, reply_for
+from bot.outbox import Outbox
 from bot.render.notices import error_blocks
+from bot.reply import Reply, reply_for
 from bot.slack_api import UNREACHABLE, error_code
 from storage.db import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from workflows.errors import DomainError

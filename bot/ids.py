@@ -17,6 +17,10 @@ class Subcommand(StrEnum):
     BASE = "base"
     MERGE_BACK = "merge-back"
     PR = "pr"
+    ROLLBACK = "rollback"
+    TIMELINE = "timeline"
+    POSTMORTEM = "postmortem"
+    SECURITY_WAIVE = "security-waive"
     HELP = "help"
 
 
@@ -45,6 +49,14 @@ class ActionId(StrEnum):
     CHECKLIST = "hotfix_checklist"
     SECURITY_CHECKLIST = "hotfix_security_checklist"
     APPROVE_REVIEW = "hotfix_approve_review"
+    DEPLOY = "hotfix_deploy"
+    ROLL_BACK = "hotfix_roll_back"
+    RETRY_ROLLBACK = "hotfix_retry_rollback"
+    FIX_AGAIN = "hotfix_fix_again"
+    ALL_GREEN = "hotfix_all_green"
+    MIGRATION_CHECKLIST = "hotfix_migration_checklist"
+    VERIFY_CHECKLIST = "hotfix_verify_checklist"
+    SECURITY_CLOSE = "hotfix_security_close"
     # Input elements of the assessment modal (one per field of the procedure's Hotfix Request).
     ISSUE = "issue"
     SEVERITY = "severity"
@@ -74,6 +86,12 @@ class BlockId(StrEnum):
     CHECKLIST = "review_checklist"
     SECURITY_CHECKLIST = "review_security_checklist"
     REVIEW_ACTIONS = "review_actions"
+    DEPLOY_ACTIONS = "deploy_actions"
+    FAILURE_ACTIONS = "deploy_failure_actions"
+    MONITOR_ACTIONS = "monitor_actions"
+    MIGRATION_CHECKLIST = "deploy_migration"
+    VERIFY_CHECKLIST = "deploy_verify"
+    SECURITY_CLOSE = "security_close"
     REASON = "reason"
 
 
@@ -92,11 +110,21 @@ class MessagePurpose(StrEnum):
     APPROVALS = "approvals"
     REFUSAL = "refusal"
     REVIEW = "review"
+    DEPLOY = "deploy"
 
 
 #: Bot scopes the code needs; manifest.yml must grant exactly these.
 BOT_SCOPES: frozenset[str] = frozenset(
-    {"chat:write", "chat:write.public", "commands", "users:read", "usergroups:read"}
+    {
+        "channels:history",  # a keyed post's check that it is not in the thread already
+        "chat:write",
+        "chat:write.public",
+        "commands",
+        "files:write",
+        "groups:history",
+        "users:read",
+        "usergroups:read",
+    }
 )
 
 

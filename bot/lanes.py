@@ -26,6 +26,8 @@ from collections.abc import Callable, Hashable
 from queue import SimpleQueue
 from typing import Any
 
+from workflows.log_context import fresh
+
 log = logging.getLogger(__name__)
 
 Job = Callable[[], None]
@@ -144,7 +146,7 @@ class Lane:
             if key is not None:
                 self._waiting.discard(key)  # from now on a new change needs a new run
             try:
-                job()
+                fresh(job)  # what the log says it is about starts anew for each job
             except Exception:  # the job had nobody else to report to
                 log.exception("%s failed unexpectedly", what)
             finally:

@@ -54,3 +54,9 @@ def elapsed(delta: timedelta) -> str:
     if minutes:
         return f"{minutes}m"
     return f"{secs}s"
+
+
+def stopwatch(delta: timedelta) -> str:
+    """``1m 20s`` / ``45s``: how long something short (a deploy) has run, to the second."""
+    minutes, seconds = divmod(max(0, int(delta.total_seconds())), 60)
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"

@@ -11,7 +11,11 @@ try per cool-down, not thousands. What Slack refuses for good
 
 Delivered means Slack said so. A message Slack received but never answered for cannot be
 told apart from one it never received, so it may be delivered a second time; the fake Slack
-of the tests drops what it does not answer, as a Slack that is down does.
+of the tests drops what it does not answer, as a Slack that is down does. A post that must
+never come twice (``post_within``: a monitoring ping) carries a key in its message metadata
+and is marked in flight before it is sent; a round that finds it still marked (the sender
+died between Slack's answer and the removal) first looks for the key in the thread and sends
+it only if it is not there.
 """
 
 from __future__ import annotations
@@ -51,6 +55,12 @@ SENDERS = 4  # queues delivered at once in a round
 FORGET_BATCH = 25  # delivered messages removed together
 REPLY_LIFETIME = timedelta(minutes=29)  # Slack honours a response_url for 30 minutes
 POST_LIFETIME = timedelta(hours=24)
+#: How long a post marked in flight belongs to the process sending it (beyond a Slack call's
+#: bounded retries); after that another round may look for it in the thread and send it.
+SEND_LEASE = timedelta(seconds=15)
+IN_FLIGHT = "in_flight"
+#: The ``event_type`` of the message metadata that carries a post's key.
+KEY_EVENT = "hotfix_bot_post"
 #: Seconds before each further try; the last one repeats.
 BACKOFF = (1.0, 2.0, 5.0, 10.0)
 
@@ -75,6 +85,18 @@ class CardNotYetPosted(SlackApiError):
             f"HF-{hotfix_id} has no card yet",
             {"ok": False, "error": "card_not_posted"},
         )
+
+
+def _post(channel: str, text: str, blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
+    message: dict[str, Any] = {"channel": channel, "text": text}
+    if blocks:
+        message["blocks"] = blocks
+    return message
+
+
+def _post_queue(channel: str, thread_of: int | None) -> str:
+    """A hotfix's thread keeps its order; so does a channel."""
+    return f"thread:{thread_of}" if thread_of is not None else f"channel:{channel}"
 
 
 def _worth_retrying(error: SlackApiError) -> bool:
@@ -131,14 +153,43 @@ class Outbox:
     ) -> None:
         """A message in ``channel`` (a DM when it is a user id), or under the card of hotfix
         ``thread_of``; after anything still waiting in the same thread or channel."""
-        message: dict[str, Any] = {"channel": channel, "text": text}
-        if blocks:
-            message["blocks"] = blocks
-        queue = f"thread:{thread_of}" if thread_of is not None else f"channel:{channel}"
         self._send_or_store(
-            Outgoing(queue=queue, message=message, what=what, thread_of=thread_of),
+            Outgoing(
+                queue=_post_queue(channel, thread_of),
+                message=_post(channel, text, blocks),
+                what=what,
+                thread_of=thread_of,
+            ),
             lifetime=POST_LIFETIME,
             ordered=True,
+        )
+
+    def post_within(
+        self,
+        session: Session,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        thread_of: int | None = None,
+        what: str,
+    ) -> None:
+        """A post stored in the caller's transaction and delivered by the next round (within
+        ``ROUND``): it exists exactly when what the transaction records does (a monitoring
+        ping and the claim of its step), whatever happens to this process afterwards. Under a
+        hotfix's card it is posted once: its key lets a later round see that it is there."""
+        now = self._clock()
+        session.add(
+            SlackDelivery(
+                queue=_post_queue(channel, thread_of),
+                thread_of=thread_of,
+                message={**_post(channel, text, blocks), "key": uuid.uuid4().hex},
+                what=what[:200],
+                created_at=now,
+                deliver_by=now + POST_LIFETIME,
+                next_attempt_at=now,
+                attempts=0,
+            )
         )
 
     def _send_or_store(self, out: Outgoing, *, lifetime: timedelta | None, ordered: bool) -> None:
@@ -182,13 +233,64 @@ class Outbox:
             if card is None:
                 raise CardNotYetPosted(out.thread_of)
             channel, thread_ts = card
+        extra: dict[str, Any] = {}
+        if message.get("key"):
+            extra["metadata"] = {"event_type": KEY_EVENT, "event_payload": {"key": message["key"]}}
         self._client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ts,
             text=str(message.get("text") or ""),
             blocks=message.get("blocks"),
             unfurl_links=False,
+            **extra,
         )
+
+    def _already_posted(self, row: SlackDelivery) -> bool:
+        """Whether the keyed post ``row`` is in its hotfix's thread already."""
+        card = self._card_of(row.thread_of) if row.thread_of is not None else None
+        if card is None:
+            return False  # not under a card: nothing to look in (and no card: not posted)
+        channel, thread_ts = card
+        since = row.created_at - timedelta(minutes=1)
+        cursor = None
+        while True:
+            page = self._client.conversations_replies(
+                channel=channel,
+                ts=thread_ts,
+                oldest=f"{since.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for found in page.get("messages") or []:
+                payload = (found.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("key") == row.message.get("key"):
+                    return True
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+
+    def _looked_up(self, row: SlackDelivery) -> bool:
+        """``_already_posted``, or False when Slack will not say (a missing scope on an old
+        install): better posted twice than lost. A Slack that does not answer postpones it."""
+        try:
+            return self._already_posted(row)
+        except SlackApiError as error:
+            if _worth_retrying(error):
+                raise
+            log.warning(
+                "could not look for %s in its thread (%s); posting it again",
+                row.what,
+                error_code(error),
+            )
+            return False
+
+    def _mark_in_flight(self, delivery_id: int) -> None:
+        with transaction(self._sessions) as session:
+            row = session.get(SlackDelivery, delivery_id)
+            if row is not None:
+                row.last_error = IN_FLIGHT
+                row.next_attempt_at = self._clock() + SEND_LEASE
 
     # ----------------------------------------------------------------- storing
 
@@ -266,13 +368,23 @@ class Outbox:
                     sent.append(row.id)
                     continue
                 try:
+                    if row.message.get("key"):
+                        if row.last_error == IN_FLIGHT and self._looked_up(row):
+                            log.info("%s was posted before the bot stopped", row.what)
+                            sent.append(row.id)
+                            continue
+                        self._mark_in_flight(row.id)
                     self._send(Outgoing(row.queue, dict(row.message), row.what, row.thread_of))
+                except DatabaseUnavailable:
+                    break  # not marked, not sent: the next round tries again
                 except SlackApiError as error:
                     if not _worth_retrying(error):
                         self._dropped(row.what, error)
                         sent.append(row.id)
                         continue
-                    self._postpone(row.id, row.attempts + 1, error)
+                    self._postpone(
+                        row.id, row.attempts + 1, error, keyed=bool(row.message.get("key"))
+                    )
                     if isinstance(error, SlackUnreachable):
                         down.set()  # Slack is down: the rest waits for the next round
                     break
@@ -299,7 +411,9 @@ class Outbox:
                 )
             )
 
-    def _postpone(self, delivery_id: int, attempts: int, error: SlackApiError) -> None:
+    def _postpone(
+        self, delivery_id: int, attempts: int, error: SlackApiError, *, keyed: bool = False
+    ) -> None:
         wait = retry_after(error)
         if isinstance(error, SlackUnreachable) and wait is not None:
             wait += 0.2  # just after the circuit lets a call through again
@@ -309,7 +423,9 @@ class Outbox:
                 row = session.get(SlackDelivery, delivery_id)
                 if row is not None:
                     row.attempts = attempts
-                    row.last_error = error_code(error)[:64]
+                    # No answer may still mean Slack took it: a keyed post stays in flight.
+                    unanswered = keyed and isinstance(error, SlackUnreachable)
+                    row.last_error = IN_FLIGHT if unanswered else error_code(error)[:64]
                     row.next_attempt_at = due
         except DatabaseUnavailable:
             pass  # it stays due; the next round tries it again
@@ -333,56 +449,3 @@ class Outbox:
         """What waits to be delivered, oldest first."""
         with transaction(self._sessions, read_only=True) as session:
             return list(session.scalars(select(SlackDelivery).order_by(SlackDelivery.id)))
-
-
-class Reply:
-    """``respond()`` for one request: through its ``response_url``, else as a DM; what Slack
-    cannot take now is delivered later."""
-
-    def __init__(
-        self,
-        outbox: Outbox,
-        *,
-        response_url: str | None,
-        user_id: str | None,
-        keep: bool = True,
-    ) -> None:
-        self._outbox = outbox
-        self.response_url = response_url
-        self.user_id = user_id
-        self.keep = keep  # deliver later what Slack cannot take now
-
-    def __call__(
-        self,
-        text: str = "",
-        blocks: list[dict[str, Any]] | None = None,
-        *,
-        response_type: str = "ephemeral",
-        replace_original: bool = False,
-    ) -> None:
-        what = f"a reply to {self.user_id}: {text[:80]!r}"
-        if self.response_url:
-            body: dict[str, Any] = {
-                "text": text,
-                "response_type": response_type,
-                "replace_original": replace_original,
-            }
-            if blocks:
-                body["blocks"] = blocks
-            self._outbox.reply(self.response_url, body, what=what, keep=self.keep)
-        elif self.user_id:
-            self._outbox.post(self.user_id, text, blocks, what=what)
-        else:
-            log.warning("nobody to tell: %s", text[:200])
-
-
-def reply_for(outbox: Outbox, body: dict[str, Any], *, keep: bool = True) -> Reply:
-    """How to answer the person behind a request: its response_url, or a DM."""
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
-    if body.get("type") == "event_callback":
-        user = (body.get("event") or {}).get("user")
-    url = body.get("response_url")
-    if not url:
-        urls = body.get("response_urls") or []
-        url = urls[0].get("response_url") if urls else None
-    return Reply(outbox, response_url=url, user_id=user, keep=keep)

@@ -10,7 +10,11 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.card import CardPublisher
+from bot.deploy_flow import DeployFlow
 from bot.git_flow import GitFlow
+from bot.postmortem import PostMortems
+from bot.security_close import SecurityCloseOut
+from workflows.config import Policy
 from workflows.hotfixes import HotfixService, HotfixSnapshot
 from workflows.roles import RolesUnavailable
 
@@ -23,6 +27,11 @@ class BotServices:
     sessions: sessionmaker[Session]
     clock: Callable[[], datetime]
     slack: WebClient  # bounded in time, stopped while Slack does not answer (bot.slack_api)
+    deploys: DeployFlow
+    policy: Policy
+    postmortems: PostMortems
+    security: SecurityCloseOut
+    public_url: str | None = None  # where Slack reaches the bot (the Home tab's chart)
 
     def visible_to(self, user_id: str) -> Callable[[HotfixSnapshot], bool]:
         """Whether ``user_id`` may see a hotfix's details: always, except a security fix,

@@ -91,6 +91,7 @@ class WorkerLink:
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self.on_lag: Callable[[float], None] | None = None  # the worker's timers, how late
 
     # ------------------------------------------------------------ the front's calls
 
@@ -177,6 +178,9 @@ class WorkerLink:
                 for lane, count in message[1].items():
                     for _ in range(count):
                         self._places[lane].give()
+            elif kind == "lag":
+                if self.on_lag is not None:
+                    self.on_lag(message[1])
             elif kind == "answer":
                 _, number, status, body, headers = message
                 waiting = self._views.get(number)
@@ -228,9 +232,17 @@ def lower_priority() -> None:
         os.nice(WORKER_NICE)
 
 
-def serve(bolt: App, lanes: Lanes, requests: Any, answers: Any) -> None:
+def serve(
+    bolt: App,
+    lanes: Lanes,
+    requests: Any,
+    answers: Any,
+    *,
+    on_ready: Callable[[Callable[..., None]], None] | None = None,
+) -> None:
     """The worker's loop: run each request the front sends on its lane, say when it is done,
-    answer view submissions. Returns on ``stop``, on SIGTERM, or when the front is gone."""
+    answer view submissions. Returns on ``stop``, on SIGTERM, or when the front is gone.
+    ``on_ready`` gets the way to tell the front something else (the timers' lag)."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     lock = threading.Lock()  # lane threads answer through one pipe
@@ -251,6 +263,8 @@ def serve(bolt: App, lanes: Lanes, requests: Any, answers: Any) -> None:
                 answer("done", counts)
 
     threading.Thread(target=tell_done, name="worker-done", daemon=True).start()
+    if on_ready is not None:
+        on_ready(answer)
     answer("ready")
     try:
         _take_requests(bolt, lanes, requests, answer, done, stop)

@@ -109,6 +109,23 @@ class Hotfix(Base):
     ci_detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
     # The PR head the review (ticks, approval) refers to: another head resets the review.
     review_head: Mapped[str | None] = mapped_column(String(64))
+    # Deploy (procedure Phase 5): the migration checklist's ticks (item → who ticked it), who
+    # deploys, the version the last attempt shipped and the one it replaced, how many attempts
+    # there were, when the running one started and last showed it is alive.
+    deploy_ticks: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    deployer_id: Mapped[str | None] = mapped_column(String(32))
+    deployed_version: Mapped[str | None] = mapped_column(String(200))
+    previous_version: Mapped[str | None] = mapped_column(String(200))
+    deploy_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deploy_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deploy_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Monitoring: when the window opened and how many of its pings have been claimed.
+    monitoring_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    monitoring_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Phase budgets (workflows.budgets): when the current phase started.
+    phase_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Announcements (bot.announce): the last timeline event that was announced.
+    announced_event_id: Mapped[int | None] = mapped_column(Integer)
 
     approvals: Mapped[list[Approval]] = relationship(
         back_populates="hotfix", order_by="Approval.id", cascade="all, delete-orphan"

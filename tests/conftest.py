@@ -19,6 +19,7 @@ from storage.models import Base
 from tests.databases import BACKENDS, database
 from tests.harness.bot_process import BotProcess
 from tests.harness.fake_slack import FakeSlack
+from tests.harness.health_endpoint import Health
 from tests.harness.slack_client import SignedSlackClient
 from tests.harness.wsgi_server import BackgroundServer
 from workflows.config import Settings, load_policy
@@ -76,6 +77,14 @@ def fake_slack() -> Iterator[FakeSlack]:
         fake.add_channel(INCIDENT_CHANNEL, "inc-checkout")
         yield fake
         fake.assert_valid()
+
+
+@pytest.fixture
+def health() -> Iterator[Health]:
+    """The deployed service's health endpoint (``deploy.health_url``), healthy at first."""
+    endpoint = Health()
+    yield endpoint
+    endpoint.close()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -182,6 +191,8 @@ def serving(
         with BotProcess(workdir, env) as process:
             slack = SignedSlackClient(process.events_url, SIGNING_SECRET, fake)
             yield ServedBot(process, fake, slack, engine)
+        # Shown by pytest only when the test failed: what the bot logged, to tell why.
+        print(f"--- the bot's output (last lines) ---\n{process.output[-30_000:]}")
         assert process.returncode == 0, process.output
         assert BOT_TOKEN not in process.output
     finally:

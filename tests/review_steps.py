@@ -91,22 +91,34 @@ def shown(bot: RunningBot, message: dict) -> str:
     return text_of(bot.fake.message(INCIDENT_CHANNEL, message["ts"])["blocks"])
 
 
-def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool = False) -> None:
+def tick_checkboxes(
+    bot: RunningBot,
+    message: dict,
+    user: str,
+    action_id: str,
+    items: tuple,
+    *,
+    frame: dict,
+    label: str,
+) -> None:
+    """Tick ``items`` ((value, text) pairs) of the checkboxes ``action_id`` in ``message``, as
+    the person's Slack sends it; the button ``label`` of ``frame`` gives the payload its frame."""
     payload = bot.slack.click_payload(
-        channel_id=INCIDENT_CHANNEL, message=message, label="Approve review", user_id=user
+        channel_id=INCIDENT_CHANNEL, message=frame, label=label, user_id=user
     )
-    action = "hotfix_security_checklist" if security else "hotfix_checklist"
     shown = bot.fake.message(INCIDENT_CHANNEL, message["ts"]) or message
     [block] = [  # as the person's Slack shows the checklist now
         b["block_id"]
         for b in shown["blocks"]
         if b.get("type") == "actions"
-        and any(e.get("action_id") == action for e in b.get("elements", []))
+        and any(e.get("action_id") == action_id for e in b.get("elements", []))
     ]
+    payload["container"]["message_ts"] = shown["ts"]
+    payload["message"] = {k: v for k, v in shown.items() if k != "channel"}
     payload["actions"] = [
         {
             "type": "checkboxes",
-            "action_id": action,
+            "action_id": action_id,
             "block_id": block,
             "selected_options": [
                 {"text": {"type": "plain_text", "text": text}, "value": item}
@@ -116,6 +128,11 @@ def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool
         }
     ]
     assert bot.slack.send_payload(payload).status == 200
+
+
+def tick(bot: RunningBot, message: dict, user: str, items: tuple, security: bool = False) -> None:
+    action = "hotfix_security_checklist" if security else "hotfix_checklist"
+    tick_checkboxes(bot, message, user, action, items, frame=message, label="Approve review")
     # Bolt acknowledges first and records the ticks in the background, as Slack's
     # 3-second rule wants: wait until they are stored, as a reviewer sees them shown.
     wanted = {item for item, _ in items}

@@ -75,6 +75,8 @@ def bot(
 def test_fifty_requests_while_slack_hangs_are_acked_and_done_once_it_recovers(bot: Bot) -> None:
     checklist = open_hotfix(bot)
     bot.fake.wait_for(lambda: "Awaiting approval" in text_of(card(bot)["blocks"]))
+    # Slack listed the On-call group before it went down (the bot asks at start).
+    bot.fake.wait_for(lambda: bot.fake.calls_to("usergroups.users.list"), timeout=20)
 
     bot.fake.hang("response_url", "chat.postMessage")
     requests = [("status", REQUESTER, "status HF-1" if n % 2 else "status") for n in range(STATUS)]
@@ -121,7 +123,8 @@ def test_fifty_requests_while_slack_hangs_are_acked_and_done_once_it_recovers(bo
     for user, (_, times) in CLICKS.items():
         refused = [r["text"] for r in replies if r["user"] == user]
         assert len(refused) == times - 1
-        assert all(any(reason in text for reason in reasons) for text in refused), refused
+        odd = [text for text in refused if not any(reason in text for reason in reasons)]
+        assert odd == []
     assert len([r for r in replies if r["user"] == CTO]) == CTO_CLICKS - 1
 
     # The hotfix moved on exactly once, and its thread says so exactly once.

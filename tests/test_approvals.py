@@ -353,7 +353,7 @@ def test_slack_failing_an_update_loses_nothing_and_the_card_converges(
     bot.fake.fail("chat.update", "internal_error", times=2)
     click(bot, checklist, "Approve as Engineering Manager", EM)
     bot.fake.wait_for(lambda: len(bot.rows(Approval)) == 1)  # recorded first
-    bot.fake.wait_for(lambda: "1 of 3 approvals" in text_of(card(bot)["blocks"]), timeout=10)
+    bot.fake.wait_for(lambda: "1 of 3 approvals" in text_of(card(bot)["blocks"]), timeout=30)
     bot.fake.wait_for(
         lambda: "✅ Engineering Manager" in text_of(current(bot, checklist)["blocks"])
     )

@@ -321,7 +321,7 @@ def test_unknown_key_suggests_the_close_one() -> None:
         "hotfix.yml: aprovals: unknown key (did you mean 'approvals'?)",
         "hotfix.yml: colour: unknown key (known keys: repository, roles, approvals, budgets, "
         "escalation, channels, security, review, people, data_dir, workers, slack, deploy, "
-        "monitoring)",
+        "monitoring, announce, postmortem)",
     ]
 
 
@@ -508,7 +508,8 @@ def test_top_level_must_be_a_mapping(text: str, shown: str) -> None:
 def test_a_section_that_is_not_a_mapping() -> None:
     problems = policy_problems(MINIMAL + "budgets: 15m\n")
 
-    assert problems == ["hotfix.yml: budgets: expected a mapping with keys assessment, got '15m'"]
+    keys = "assessment, branch, fix, review, deploy, merge_back"
+    assert problems == [f"hotfix.yml: budgets: expected a mapping with keys {keys}, got '15m'"]
 
 
 def test_problems_name_the_file_as_given(tmp_path: Path) -> None:
@@ -991,3 +992,12 @@ def test_deploy_and_monitoring_mistakes_are_explained(section: str, problem: str
     problems = policy_problems(MINIMAL + section)
     assert len(problems) == 1, problems
     assert problem in problems[0]
+
+
+def test_the_announcement_webhook_must_be_an_http_url() -> None:
+    problems = policy_problems(MINIMAL + "announce:\n  webhook_url: ftp://status\n")
+    assert problems == [
+        "hotfix.yml: announce.webhook_url: 'ftp://status' is not an http(s) URL, such as "
+        "https://status.example.com/hooks/hotfix"
+    ]
+    assert policy_problems(MINIMAL + "announce:\n  attempts: 0\n") != []

@@ -19,7 +19,7 @@ def test_app_home_lists_active_hotfixes(running_bot: RunningBot) -> None:
     bot.slack.app_home_opened(EM)
     bot.fake.wait_for(lambda: "Refunds fail" in text_of(bot.fake.home(EM)["blocks"]))
     shown = text_of(bot.fake.home(EM)["blocks"])
-    assert "*HF-1* · Refunds fail — Awaiting approval" in shown
+    assert "|HF-1>* · Refunds fail — Awaiting approval" in shown  # linked to its thread
     assert f"<#{INCIDENT_CHANNEL}>" in shown
 
 

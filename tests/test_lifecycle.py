@@ -40,7 +40,8 @@ ALLOWED = {
     ("deploy_failed", "abort"): "aborted",
     ("monitoring", "roll_back"): "rolled_back",
     ("monitoring", "monitoring_passed"): "merging_back",
-    ("rolled_back", "branch_created"): "fixing",
+    ("rolled_back", "fix_again"): "fixing",
+    ("deploy_failed", "fix_again"): "fixing",
     ("rolled_back", "abort"): "aborted",
     ("merging_back", "merged_back"): "closed",
 }
@@ -73,6 +74,7 @@ PERMITTED = {
     "actor_roles": {"engineering_manager", "cto"},
     "role": "engineering_manager",
     "reason": "because",
+    "deploy_roles": ("cto",),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -11,9 +12,11 @@ from bot.ids import CallbackId
 from bot.render.approvals import reason_modal, refusal_message, render_approvals
 from bot.render.assessment import assessment_modal, not_a_hotfix_view
 from bot.render.card import STATE_BADGES, render_assessment, render_card
-from bot.render.notices import home_view, list_blocks, status_blocks, usage_blocks
+from bot.render.home import Active, home_view
+from bot.render.notices import list_blocks, status_blocks, usage_blocks
 from tests.harness.fake_slack import validate_blocks, validate_view
 from workflows.assessment import Assessment, CommandLine
+from workflows.history import Closed
 from workflows.hotfixes import ApprovalRecord, HotfixSnapshot
 from workflows.lifecycle import HotfixLifecycle
 from workflows.severity import Severity
@@ -72,7 +75,18 @@ def test_the_assessment_the_refusal_and_lists_render_with_extreme_text() -> None
     valid(usage_blocks("x" * 5000)[1])
     many = [hotfix(id=n) for n in range(60)]
     valid(list_blocks(many, where="anywhere", visible=lambda h: False)[1])
-    assert validate_view(home_view(many, lambda h: True).to_dict()) == []
+    active = [Active(h, "x" * 3000, f"https://slack.example/{h.id}") for h in many]
+    closed = [
+        Closed(n, "y" * 200, n % 2 == 0, "U0ALICE", "C0X", "high", NOW, NOW, NOW) for n in range(40)
+    ]
+    view = home_view(
+        waiting=[(a, "approve it") for a in active],
+        active=active,
+        closed=closed,
+        visible=lambda h: False,
+        now=NOW,
+    )
+    assert validate_view(view.to_dict()) == []
 
 
 def test_modals_render() -> None:
@@ -155,7 +169,7 @@ def test_a_new_head_gives_the_checklist_new_block_ids() -> None:
 def test_timeline_lines_read_as_sentences(kind: str, detail: dict, reads: str) -> None:
     from types import SimpleNamespace
 
-    from bot.render.notices import timeline_line
+    from bot.render.timeline import timeline_line
 
     event = SimpleNamespace(
         kind=kind, detail=detail, actor="hotfix-bot", at=NOW, from_state="x", to_state="x"
@@ -167,7 +181,7 @@ def test_every_event_the_workflows_record_has_words() -> None:
     import re
     from pathlib import Path
 
-    from bot.render.notices import EVENT_WORDS
+    from bot.render.timeline import EVENT_WORDS
     from workflows.lifecycle import HotfixLifecycle
 
     root = Path(__file__).resolve().parent.parent
@@ -175,6 +189,17 @@ def test_every_event_the_workflows_record_has_words() -> None:
     kinds = set(re.findall(r'kind="([a-z_]+)"', source))
     kinds |= {e.id for e in HotfixLifecycle.events}
     kinds -= {"record_approval"}  # recorded as "approval"
-    # Fired by the deploy capability, which comes later (ROADMAP): words come with it.
-    future = {"deploy", "deploy_succeeded", "deploy_failure", "roll_back", "monitoring_passed"}
-    assert kinds - future - set(EVENT_WORDS) == set()
+    assert kinds - set(EVENT_WORDS) == set()
+
+
+def test_the_card_shows_the_deploy_at_a_glance() -> None:
+    def phase(h: HotfixSnapshot, now: datetime) -> str:
+        return json.dumps([b.to_dict() for b in render_card(h, now=now)], ensure_ascii=False)
+
+    started = NOW + timedelta(hours=1)
+    deploying = hotfix(state="deploying", deployed_version="v1.2.4", deploy_started_at=started)
+    assert "*Deploying* `v1.2.4` — 1m 20s" in phase(deploying, started + timedelta(seconds=80))
+    watching = hotfix(state="monitoring", deployed_version="v1.2.4", monitoring_started_at=started)
+    assert "*Monitoring* `v1.2.4` — 12m in" in phase(watching, started + timedelta(minutes=12))
+    failed = hotfix(state="deploy_failed", deployed_version="v1.2.5", deploy_attempts=2)
+    assert "`v1.2.5` (attempt 2)" in phase(failed, started)

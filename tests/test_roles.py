@@ -103,3 +103,65 @@ def test_a_role_that_cannot_be_checked_is_not_refused_as_missing() -> None:
         machine.may_approve(role="security", actor="U0OMAR", actor_roles=held)
     with pytest.raises(Refused, match="Only a holder of the Security role"):
         machine.may_approve(role="security", actor="U0OMAR", actor_roles=frozenset({"cto"}))
+
+
+def test_checks_at_once_with_nothing_known_ask_slack_once() -> None:
+    """Ten clicks while the group was never listed: one lookup, and all ten get its answer."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    release = threading.Event()
+
+    class Slow(Groups):
+        def __call__(self, group_id: str) -> list[str]:
+            release.wait(5)
+            return super().__call__(group_id)
+
+    groups = Slow()
+    directory = RoleDirectory({"oncall_lead": ["S0ONCALL"]}, groups)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        checks = [pool.submit(directory.roles_of, "U0OMAR") for _ in range(10)]
+        threading.Timer(0.3, release.set).start()
+        assert [c.result(timeout=10) for c in checks] == [{"oncall_lead"}] * 10
+    assert groups.calls == 1
+
+
+def test_the_lookup_all_waited_for_failing_tells_each_to_retry() -> None:
+    groups = Groups()
+    groups.failing = True
+    directory = RoleDirectory({"oncall_lead": ["S0ONCALL"]}, groups)
+    for _ in range(2):  # nothing left behind: the next check asks again
+        with pytest.raises(RolesUnavailable):
+            directory.roles_of("U0OMAR")
+    assert groups.calls == 2
+
+
+def test_warming_at_start_tries_again_until_slack_lists_the_group() -> None:
+    class Flaky(Groups):
+        def __call__(self, group_id: str) -> list[str]:
+            self.failing = self.calls < 2  # the first two tries fail
+            return super().__call__(group_id)
+
+    groups = Flaky()
+    directory = RoleDirectory({"oncall_lead": ["S0ONCALL"]}, groups)
+    directory.warm(retries=(0.01, 0.01, 0.01))
+    assert groups.calls == 3
+    groups.failing = True  # known now: a check no longer needs Slack
+    assert directory.roles_of("U0OMAR") == {"oncall_lead"}
+    assert groups.calls == 3
+
+
+def test_warming_stops_when_the_bot_does() -> None:
+    import threading
+    import time
+
+    groups = Groups()
+    groups.failing = True
+    directory = RoleDirectory({"oncall_lead": ["S0ONCALL"]}, groups)
+    warming = threading.Thread(target=directory.warm, kwargs={"retries": (30.0,)})
+    started = time.monotonic()
+    warming.start()
+    threading.Timer(0.2, directory.close).start()
+    warming.join(timeout=10)
+    assert not warming.is_alive() and time.monotonic() - started < 5
+    assert groups.calls == 1

@@ -49,6 +49,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/repos/{owner}/{repo}/pulls/{pull_number}/reviews": ("get", "post"),
     "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers": ("get", "post", "delete"),
     "/repos/{owner}/{repo}/pulls/{pull_number}/merge": ("get", "put"),
+    "/repos/{owner}/{repo}/issues": ("post",),
     "/repos/{owner}/{repo}/issues/{issue_number}/labels": ("get", "post"),
     "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}": ("delete",),
     "/repos/{owner}/{repo}/labels": ("get", "post"),
@@ -60,6 +61,11 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/repos/{owner}/{repo}/git/refs": ("post",),
     "/repos/{owner}/{repo}/git/ref/{ref}": ("get",),
     "/repos/{owner}/{repo}/git/tags": ("post",),
+    "/repos/{owner}/{repo}/actions/workflows/{workflow_id}": ("get",),
+    "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches": ("post",),
+    "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs": ("get",),
+    "/repos/{owner}/{repo}/actions/runs/{run_id}": ("get",),
+    "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs": ("get",),
 }
 """The operations kept: what PyGithub calls for the bot's GitHub work (path → methods)."""
 
@@ -124,7 +130,23 @@ def _simple_pull_label_description(spec: dict[str, Any]) -> None:
     labels["items"]["properties"]["description"]["nullable"] = True
 
 
-PATCHES = (_labels_array_form, _nullable_semantics, _simple_pull_label_description)
+def _created_search_syntax(spec: dict[str, Any]) -> None:
+    """The workflow runs' ``created`` filter takes GitHub's date search syntax.
+
+    Its description says so ("within the given date-time range … see Understanding the
+    search syntax": ``>=2026-12-03T10:00:00Z``, ``A..B``) and GitHub accepts it, but the
+    schema says ``format: date-time``, which only a bare timestamp meets.
+    """
+    schema = spec["components"]["parameters"]["created"]["schema"]
+    schema.pop("format", None)
+
+
+PATCHES = (
+    _labels_array_form,
+    _nullable_semantics,
+    _simple_pull_label_description,
+    _created_search_syntax,
+)
 """Documented deviations from the published schema, applied after trimming."""
 
 

@@ -31,6 +31,7 @@ from pydantic_settings.exceptions import SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from workflows.config_closeout import Announce, Budgets, Postmortem
 from workflows.config_deploy import Deploy, Monitoring
 from workflows.config_fields import (
     KNOWN_ROLES_CONTEXT,
@@ -127,6 +128,9 @@ class Settings(BaseSettings):
     hotfix_config: Path = Path("hotfix.yml")
     port: int = 3000
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    # Where Slack can reach the bot over HTTPS (the Home tab's chart image); optional.
+    public_url: str | None = None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -509,12 +513,6 @@ class Approvals(Section):
     distinct_people: bool = True
 
 
-class Budgets(Section):
-    """How long each phase may take before the bot nudges and escalates."""
-
-    assessment: Duration = timedelta(minutes=15)
-
-
 class Security(Section):
     """Security fixes say nothing in public (the procedure's Security Hotfix Pattern)."""
 
@@ -602,6 +600,8 @@ class Policy(Section):
     slack: Slack = Field(default_factory=Slack)
     deploy: Deploy = Field(default_factory=Deploy)
     monitoring: Monitoring = Field(default_factory=Monitoring)
+    announce: Announce = Field(default_factory=Announce)
+    postmortem: Postmortem = Field(default_factory=Postmortem)
 
     @model_validator(mode="before")
     @classmethod
@@ -619,6 +619,8 @@ class Policy(Section):
                 "slack",
                 "deploy",
                 "monitoring",
+                "announce",
+                "postmortem",
             )
             return {k: v for k, v in data.items() if not (k in optional and v is None)}
         return data

@@ -719,6 +719,29 @@ class Repository:
                 return True
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def checkout(self, tag: str, into: Path) -> str:
+        """A clean working tree of ``tag`` at ``into`` (for a deploy to run in): a detached
+        worktree of the bot's clone, so nothing is fetched twice. Returns the commit."""
+        validate_tag_name(tag)
+        operation = f"check out {tag}"
+        with self._session(operation) as session:
+            session.fetch()
+            commit = session.require_tag(tag)
+            session.run("worktree", "prune")
+            if into.exists():
+                session.run("worktree", "remove", "--force", str(into), ok=(0, 128))
+                _remove_tree(into)
+            into.parent.mkdir(parents=True, exist_ok=True)
+            session.git("worktree", "add", "--detach", "--force", str(into), commit)
+        return commit
+
+    def remove_checkout(self, into: Path) -> None:
+        """Remove a working tree made by :meth:`checkout` (gone already: nothing to do)."""
+        with self._session(f"remove the checkout {into.name}") as session:
+            session.run("worktree", "remove", "--force", str(into), ok=(0, 128))
+            session.run("worktree", "prune")
+        _remove_tree(into)
+
     # ----------------------------------------------------------------- plumbing
 
     @contextmanager

@@ -28,10 +28,11 @@ from github import (
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
+from workflows.github_actions import GREEN_CONCLUSIONS, WorkflowRuns
+
 log = logging.getLogger(__name__)
 
 TEST_PATH_MARKERS = ("test", "spec")
-GREEN_CONCLUSIONS = {"success", "neutral", "skipped"}
 
 
 class GitHubFailed(Exception):
@@ -128,7 +129,7 @@ class AppIdentity:
     installation_id: int | None = None
 
 
-class GitHubRepository:
+class GitHubRepository(WorkflowRuns):
     """One ``owner/name`` repository on ``api_url`` (github.com or Enterprise ``/api/v3``)."""
 
     def __init__(
@@ -261,6 +262,12 @@ class GitHubRepository:
             pull = self._repo().get_pull(number)
             if (pull.body or "") != body:
                 pull.edit(body=body)
+
+    def open_issue(self, title: str, body: str, labels: Iterable[str] = ()) -> str:
+        """Open an issue (the post-mortem); returns its web address."""
+        with self._call("open the post-mortem issue"):
+            issue = self._repo().create_issue(title=title, body=body, labels=list(labels))
+            return str(issue.html_url)
 
     def pull(self, number: int) -> PullRequestInfo:
         with self._call(f"read PR #{number}"):

@@ -34,6 +34,7 @@ from workflows.naming import (
     merge_message,
     tag_message,
 )
+from workflows.security_close import security_pending
 
 #: While these hold, the base tag may still be chosen (no branch exists yet).
 BASE_STATES = ("awaiting_approval", "approved")
@@ -50,6 +51,7 @@ class MergeBackReport:
     conflicts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     pull_requests: dict[str, str] = field(default_factory=dict)  # target → PR link
+    security_pending: tuple[str, ...] = ()  # a security fix's close-out items still open
     closed: bool = False
 
 
@@ -129,7 +131,7 @@ class HotfixGit:
     def create_branch(self, hotfix_id: int, *, actor: str) -> HotfixSnapshot:
         """Cut the hotfix branch from its base tag and push it; re-running goes on."""
         hotfix = self._service.get(hotfix_id)
-        if hotfix.state not in ("approved", "rolled_back"):
+        if hotfix.state != "approved":
             raise HotfixMovedOn(hotfix.key, hotfix.state)
         if not hotfix.base_tag:
             hotfix = self.find_base(hotfix_id)
@@ -327,11 +329,15 @@ class HotfixGit:
         report = MergeBackReport(
             hotfix, tuple(merged), tuple(already), conflicts, tuple(missing), pulls
         )
-        if conflicts or pulls:
+        pending = security_pending(self._service.get(hotfix_id))
+        if conflicts or pulls or pending:
             hotfix = self._service.note(
-                hotfix_id, actor=actor, kind="merge_back_waiting", detail=detail
+                hotfix_id,
+                actor=actor,
+                kind="merge_back_waiting",
+                detail={**detail, "security_pending": pending},
             )
-            return replace(report, hotfix=hotfix)
+            return replace(report, hotfix=hotfix, security_pending=tuple(pending))
         # Close first: if recording fails the branch is still there for the re-run.
         closed = self._service.fire(hotfix_id, "merged_back", actor=actor, detail=detail)
         self._repo.delete_branch(hotfix.branch)  # False (no error) if it is already gone

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from statemachine.exceptions import TransitionNotAllowed
@@ -31,9 +31,12 @@ from storage.models import (
     VersionReservation,
 )
 from workflows.assessment import Assessment
+from workflows.budgets import PhaseClock, enters_phase, phase_of
 from workflows.config import Policy
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle, Refused, state_name
+from workflows.log_context import about_hotfix
+from workflows.record import TimelineEvent
 from workflows.roles import RoleDirectory, mention
 from workflows.severity import Severity
 
@@ -115,6 +118,16 @@ class HotfixSnapshot:
     ci_detail: dict[str, Any] | None = None
     review_head: str | None = None
     review_ticks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    deploy_ticks: dict[str, str] = field(default_factory=dict)
+    deployer_id: str | None = None
+    deployed_version: str | None = None
+    previous_version: str | None = None
+    deploy_attempts: int = 0
+    deploy_started_at: datetime | None = None
+    deploy_heartbeat_at: datetime | None = None
+    monitoring_started_at: datetime | None = None
+    monitoring_step: int = 0
+    phase: PhaseClock | None = None  # the current phase against its budget
 
     @property
     def key(self) -> str:
@@ -507,6 +520,235 @@ class HotfixService:
         self._changed(hotfix_id)
         return snapshot
 
+    # ------------------------------------------------------------------- deploy
+
+    def update_deploy_ticks(
+        self,
+        hotfix_id: int,
+        update: Callable[[dict[str, str]], dict[str, str]],
+        *,
+        actor: str,
+        allowed_states: tuple[str, ...],
+    ) -> HotfixSnapshot:
+        """Change the deploy checklist's ticks (item → who ticked it) under the row lock."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.state not in allowed_states:
+                raise HotfixMovedOn(hotfix.key, hotfix.state)
+            before = dict(hotfix.deploy_ticks or {})
+            hotfix.deploy_ticks = update(before)
+            added = sorted(set(hotfix.deploy_ticks) - set(before))
+            removed = sorted(set(before) - set(hotfix.deploy_ticks))
+            if added or removed:
+                self._log(
+                    session,
+                    hotfix,
+                    actor=actor,
+                    kind="deploy_ticked",
+                    detail={"ticked": added, "unticked": removed},
+                )
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def start_deploy(
+        self,
+        hotfix_id: int,
+        *,
+        actor: str,
+        deploy_roles: tuple[str, ...],
+        new_version: bool,
+    ) -> HotfixSnapshot:
+        """Fire ``deploy`` for ``actor`` (requester or a deploy role); a version an earlier
+        attempt shipped is let go, so this attempt is tagged with the next one."""
+        actor_roles = self._directory.roles_of(actor)
+        with self._locked(hotfix_id) as (session, hotfix):
+            attempt = (hotfix.deploy_attempts or 0) + 1
+            self._fire(
+                session,
+                hotfix,
+                "deploy",
+                actor=actor,
+                detail={"attempt": attempt},
+                actor_roles=actor_roles,
+                deploy_roles=deploy_roles,
+            )
+            if new_version and hotfix.version == hotfix.deployed_version:
+                hotfix.version = None  # tagged already: its reservation stays, as history
+            now = self._clock()
+            hotfix.deployer_id = actor
+            hotfix.deploy_attempts = attempt
+            hotfix.deploy_started_at = now
+            hotfix.deploy_heartbeat_at = now
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def heartbeat(self, hotfix_id: int, now: datetime) -> None:
+        """A running deploy is alive (no timeline line, no listeners: only the lease)."""
+        with transaction(self._sessions) as session:
+            hotfix = session.get(Hotfix, hotfix_id)
+            if hotfix is not None and hotfix.state == "deploying":
+                hotfix.deploy_heartbeat_at = now
+
+    def fire_checked(
+        self,
+        hotfix_id: int,
+        event: str,
+        *,
+        actor: str,
+        detail: dict[str, Any] | None = None,
+        **arguments: Any,
+    ) -> HotfixSnapshot:
+        """Fire an event whose validator checks ``actor``'s roles (read from the server)."""
+        actor_roles = self._directory.roles_of(actor)
+        with self._locked(hotfix_id) as (session, hotfix):
+            self._fire(
+                session,
+                hotfix,
+                event,
+                actor=actor,
+                detail=detail,
+                actor_roles=actor_roles,
+                **arguments,
+            )
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def fix_again(self, hotfix_id: int, *, actor: str) -> HotfixSnapshot:
+        """Back to fixing after a rollback or a failed deploy: the review's ticks were for
+        the change that shipped, so they go; the next attempt gets the next version."""
+        actor_roles = self._directory.roles_of(actor)
+        with self._locked(hotfix_id) as (session, hotfix):
+            self._fire(
+                session,
+                hotfix,
+                "fix_again",
+                actor=actor,
+                detail={"shipped": hotfix.deployed_version},
+                actor_roles=actor_roles,
+            )
+            for row in session.scalars(
+                select(ReviewTicks).where(ReviewTicks.hotfix_id == hotfix.id)
+            ):
+                session.delete(row)
+            if hotfix.version == hotfix.deployed_version:
+                hotfix.version = None
+            hotfix.deploy_ticks = {}
+            snapshot = self._snapshot(session, hotfix)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def claim_ping(
+        self,
+        hotfix_id: int,
+        step: int,
+        *,
+        detail: dict[str, Any],
+        also: Callable[[Session, HotfixSnapshot], None],
+        finish: bool = False,
+    ) -> HotfixSnapshot | None:
+        """Claim monitoring step ``step`` (the one after the last claimed) and, in the same
+        transaction, ``also`` (store the ping for Slack): a step is claimed and posted once,
+        or not at all. ``finish`` also ends the window (monitoring → merging back). None when
+        the step was claimed already or the hotfix left monitoring."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.state != "monitoring" or (hotfix.monitoring_step or 0) != step - 1:
+                return None
+            hotfix.monitoring_step = step
+            self._log(session, hotfix, actor=BOT_ACTOR, kind="monitoring_ping", detail=detail)
+            if finish:
+                self._fire(session, hotfix, "monitoring_passed", actor=BOT_ACTOR, detail=detail)
+            snapshot = self._snapshot(session, hotfix)
+            also(session, snapshot)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def claim_nudge(
+        self,
+        hotfix_id: int,
+        since: datetime,
+        *,
+        detail: dict[str, Any],
+        also: Callable[[Session, HotfixSnapshot], None],
+    ) -> HotfixSnapshot | None:
+        """Record that the phase started at ``since`` ran over and, in the same transaction,
+        ``also`` (store the nudge for Slack): once per phase, or not at all. None when the
+        hotfix left that phase or it was nudged already."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if phase_of(hotfix.state) is None or hotfix.phase_started_at != since:
+                return None
+            stamp = since.isoformat()
+            nudged = session.scalars(
+                select(Event.detail).where(Event.hotfix_id == hotfix_id, Event.kind == "phase_over")
+            )
+            if any((d or {}).get("since") == stamp for d in nudged):
+                return None
+            self._log(
+                session,
+                hotfix,
+                actor=BOT_ACTOR,
+                kind="phase_over",
+                detail={**detail, "phase": phase_of(hotfix.state), "since": stamp},
+            )
+            snapshot = self._snapshot(session, hotfix)
+            also(session, snapshot)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def note_once(
+        self, hotfix_id: int, *, actor: str, kind: str, detail: dict[str, Any] | None = None
+    ) -> bool:
+        """Append a ``kind`` line to the timeline unless it has one: True if this call did
+        (a step that must happen once per hotfix claims it so)."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            seen = session.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.hotfix_id == hotfix_id, Event.kind == kind)
+            )
+            if seen:
+                return False
+            self._log(session, hotfix, actor=actor, kind=kind, detail=detail or {})
+        return True
+
+    def unannounced(self, hotfix_id: int) -> bool:
+        """Whether the timeline has events newer than the last announced (a plain read)."""
+        with transaction(self._sessions, read_only=True) as session:
+            last = session.scalar(select(func.max(Event.id)).where(Event.hotfix_id == hotfix_id))
+            done = session.scalar(select(Hotfix.announced_event_id).where(Hotfix.id == hotfix_id))
+        return last is not None and (done is None or done < last)
+
+    def claim_announcements(
+        self,
+        hotfix_id: int,
+        worth: Callable[[Event], bool],
+        store: Callable[[Session, HotfixSnapshot, list[TimelineEvent]], None],
+    ) -> tuple[HotfixSnapshot, list[TimelineEvent]] | None:
+        """The timeline events not announced yet that are ``worth`` announcing, marked
+        announced in the same transaction as ``store`` keeps their posts: each is announced
+        once, or not at all. None when there is nothing new."""
+        if not self.unannounced(hotfix_id):
+            return None
+        with self._locked(hotfix_id) as (session, hotfix):
+            events = session.scalars(
+                select(Event)
+                .where(Event.hotfix_id == hotfix_id, Event.id > (hotfix.announced_event_id or 0))
+                .order_by(Event.id)
+            ).all()
+            if not events:
+                return None
+            hotfix.announced_event_id = events[-1].id
+            chosen = [
+                TimelineEvent(e.at, e.actor, e.kind, e.from_state, e.to_state, dict(e.detail or {}))
+                for e in events
+                if worth(e)
+            ]
+            snapshot = self._snapshot(session, hotfix)
+            if chosen:
+                store(session, snapshot, chosen)
+        return snapshot, chosen
+
     # --------------------------------------------------------------- escalation
 
     def escalation_due(self, hotfix_id: int) -> tuple[HotfixSnapshot, str] | None:
@@ -629,6 +871,7 @@ class HotfixService:
     ) -> Iterator[tuple[Session, Hotfix]]:
         """A transaction holding the hotfix's row lock (``read_only``: a plain read that must
         not write); moved-on actions refresh listeners."""
+        about_hotfix(hotfix_id)
         try:
             with transaction(self._sessions, read_only=read_only) as session:
                 query = select(Hotfix).where(Hotfix.id == hotfix_id)
@@ -677,6 +920,8 @@ class HotfixService:
         except TransitionNotAllowed:
             raise HotfixMovedOn(hotfix.key, hotfix.state) from None
         hotfix.updated_at = self._clock()
+        if enters_phase(before, hotfix.state):
+            hotfix.phase_started_at = hotfix.updated_at
         if hotfix.id is None:
             session.flush()  # a new hotfix gets its id once its first state is set
         session.add(
@@ -742,4 +987,20 @@ class HotfixService:
                     .order_by(ReviewTicks.id)
                 )
             },
+            deploy_ticks=dict(hotfix.deploy_ticks or {}),
+            deployer_id=hotfix.deployer_id,
+            deployed_version=hotfix.deployed_version,
+            previous_version=hotfix.previous_version,
+            deploy_attempts=hotfix.deploy_attempts or 0,
+            deploy_started_at=hotfix.deploy_started_at,
+            deploy_heartbeat_at=hotfix.deploy_heartbeat_at,
+            monitoring_started_at=hotfix.monitoring_started_at,
+            monitoring_step=hotfix.monitoring_step or 0,
+            phase=self._phase_clock(hotfix),
         )
+
+    def _phase_clock(self, hotfix: Hotfix) -> PhaseClock | None:
+        phase = phase_of(hotfix.state)
+        if phase is None or hotfix.phase_started_at is None:
+            return None
+        return PhaseClock(phase, hotfix.phase_started_at, self._policy.budgets.of(phase))

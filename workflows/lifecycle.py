@@ -56,14 +56,22 @@ class HotfixLifecycle(StateMachine):
     approve = awaiting_approval.to(approved, cond="fully_approved")
     reject = awaiting_approval.to(rejected, validators="may_reject")
     # Phases 2-6 (their work arrives with the git, review, deploy and close-out capabilities).
-    branch_created = approved.to(fixing) | rolled_back.to(fixing)
+    branch_created = approved.to(fixing)
     pr_opened = fixing.to(in_review)
     review_passed = in_review.to(ready_to_deploy)
     review_reset = ready_to_deploy.to(in_review) | in_review.to.itself(internal=True)
-    deploy = ready_to_deploy.to(deploying) | deploy_failed.to(deploying)
+    deploy = ready_to_deploy.to(deploying, validators="may_deploy") | deploy_failed.to(
+        deploying, validators="may_deploy"
+    )
     deploy_succeeded = deploying.to(monitoring)
     deploy_failure = deploying.to(deploy_failed)
-    roll_back = monitoring.to(rolled_back) | deploy_failed.to(rolled_back)
+    roll_back = monitoring.to(rolled_back, validators="may_deploy") | deploy_failed.to(
+        rolled_back, validators="may_deploy"
+    )
+    # "Fix the fix": corrections on the same branch, reviewed again, shipped as a new version.
+    fix_again = rolled_back.to(fixing, validators="may_drive") | deploy_failed.to(
+        fixing, validators="may_drive"
+    )
     monitoring_passed = monitoring.to(merging_back)
     merged_back = merging_back.to(closed)
     abort = aborted.from_(
@@ -148,6 +156,28 @@ class HotfixLifecycle(StateMachine):
                 "Nothing was recorded."
             )
         _require_reason(reason, "override")
+
+    def may_deploy(
+        self, actor: str, actor_roles: Collection[str], deploy_roles: Collection[str] = (), **_: Any
+    ) -> None:
+        """Deploy and roll back: the requester, or a holder of ``deploy.allowed_roles``."""
+        hotfix = self.model
+        if actor != hotfix.requester_id and not set(actor_roles) & set(deploy_roles):
+            _sure_lacks(actor_roles, deploy_roles)
+            others = f" or an {_titles(deploy_roles)}" if deploy_roles else ""
+            raise Refused(
+                f"Only the requester of {hotfix.key} (<@{hotfix.requester_id}>){others} can "
+                "deploy or roll it back. Nothing was changed."
+            )
+
+    def may_drive(self, actor: str, actor_roles: Collection[str], **_: Any) -> None:
+        """Move the work along: the requester, or anyone holding a Hotfix Bot role."""
+        hotfix = self.model
+        if actor != hotfix.requester_id and not actor_roles:
+            raise Refused(
+                f"Only the requester of {hotfix.key} or someone with a Hotfix Bot role can "
+                "send it back to fixing."
+            )
 
     def may_abort(
         self, actor: str, actor_roles: Collection[str], reason: str = "", **_: Any

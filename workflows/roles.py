@@ -5,7 +5,12 @@ through a ``GroupMembers`` port (``usergroups.users.list`` in production), cache
 if the lookup fails, the last known members are used and the log says so. With a
 ``refresh`` runner, an answer older than the cache's life is still used once while a fresh
 one is fetched in the background, so a check waits for Slack only the first time a group is
-ever asked about (``warm`` at start avoids even that).
+ever asked about (``warm`` at start avoids even that, and tries again a few times when Slack
+does not answer then).
+
+Checks that find nothing known wait for one lookup in flight rather than each asking Slack:
+ten clicks at once cost one ``usergroups.users.list`` (a Tier 2 method: 20 a minute), not ten
+that a rate limit would turn into ten "try again" answers.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from workflows.errors import DomainError
@@ -64,6 +69,7 @@ class RolesUnavailable(DomainError):
 
 
 GroupMembers = Callable[[str], Sequence[str]]
+WARM_RETRIES: Final = (2.0, 5.0, 10.0)  # seconds between the start's tries
 
 
 class HeldRoles(frozenset[str]):
@@ -92,6 +98,15 @@ class _Cached:
     fetched_at: float
 
 
+@dataclass
+class _Lookup:
+    """One lookup in flight; who needs its answer meanwhile waits for ``done``."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    members: frozenset[str] | None = None
+    error: RolesUnavailable | None = None
+
+
 class RoleDirectory:
     """Resolves roles to people. Thread-safe; group lookups cached for ``ttl`` seconds."""
 
@@ -111,7 +126,9 @@ class RoleDirectory:
         self._refresh = refresh
         self._cache: dict[str, _Cached] = {}
         self._refreshing: set[str] = set()
+        self._in_flight: dict[str, _Lookup] = {}
         self._lock = threading.Lock()
+        self._closed = threading.Event()
 
     def principals(self, role: str) -> tuple[str, ...]:
         """The ids the policy lists for ``role`` (users and groups), as configured."""
@@ -146,12 +163,26 @@ class RoleDirectory:
             raise next(iter(unknown.values()))
         return HeldRoles(held, unknown)
 
-    def warm(self) -> None:
-        """Look up every user group the roles name (at start, off the request path)."""
-        groups = {p for ids in self._roles.values() for p in ids if p.startswith("S")}
-        for group_id in sorted(groups):
-            with contextlib.suppress(RolesUnavailable):  # logged; asked again when needed
-                self._fetch(group_id)
+    def warm(self, *, retries: Sequence[float] = WARM_RETRIES) -> None:
+        """Look up every user group the roles name (at start, off the request path); a
+        group Slack does not list is asked again after each of ``retries`` seconds."""
+        groups = sorted({p for ids in self._roles.values() for p in ids if p.startswith("S")})
+        for delay in (0.0, *retries):
+            if self._closed.wait(delay):
+                return
+            missing = []
+            for group_id in groups:
+                try:
+                    self._fetch(group_id)
+                except RolesUnavailable:  # logged; asked again below, or when needed
+                    missing.append(group_id)
+            if not missing:
+                return
+            groups = missing
+
+    def close(self) -> None:
+        """Stop the start's tries (the bot is stopping)."""
+        self._closed.set()
 
     def _group(self, group_id: str) -> frozenset[str]:
         now = self._clock()
@@ -181,6 +212,29 @@ class RoleDirectory:
                 self._refreshing.discard(group_id)
 
     def _fetch(self, group_id: str) -> frozenset[str]:
+        """Ask Slack, or wait for the same question already asked."""
+        with self._lock:
+            lookup = self._in_flight.get(group_id)
+            asking = lookup is None
+            if lookup is None:
+                lookup = self._in_flight[group_id] = _Lookup()
+        if not asking:
+            lookup.done.wait()  # bounded: the lookup has its own timeout
+            if lookup.members is None:
+                raise lookup.error or RolesUnavailable(group_id, "the lookup failed")
+            return lookup.members
+        try:
+            lookup.members = self._ask(group_id)
+            return lookup.members
+        except RolesUnavailable as error:
+            lookup.error = error
+            raise
+        finally:
+            with self._lock:
+                del self._in_flight[group_id]
+            lookup.done.set()
+
+    def _ask(self, group_id: str) -> frozenset[str]:
         now = self._clock()
         with self._lock:
             cached = self._cache.get(group_id)

@@ -13,9 +13,10 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -23,6 +24,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
+
+from workflows.log_context import about_hotfix, fresh
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,13 @@ _LEADER_LOCK_KEY = 0x484F54464958  # "HOTFIX"
 
 
 def run_job(database: str, name: str, hotfix_id: int) -> None:
-    """The one function APScheduler stores: dispatch to the handler registered as ``name``."""
+    """The one function APScheduler stores: dispatch to the handler registered as ``name``
+    (in a context of its own, about ``hotfix_id``, for the log)."""
+    fresh(_run_job, database, name, hotfix_id)
+
+
+def _run_job(database: str, name: str, hotfix_id: int) -> None:
+    about_hotfix(hotfix_id)
     handler = _handlers.get((database, name))
     if handler is None:
         log.error(
@@ -142,6 +151,16 @@ class Timers:
         self._stopped = threading.Event()
         self._watcher: threading.Thread | None = None
         self._leading = False
+        self.on_lag: Callable[[float], None] | None = None  # seconds a timer fired late
+        self._scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+
+    def _submitted(self, event: JobSubmissionEvent) -> None:
+        """Tell ``on_lag`` how late each hotfix timer fired (not the store's wake-ups)."""
+        if self.on_lag is None or event.jobstore != "default":
+            return
+        now = datetime.now(UTC)
+        for due in event.scheduled_run_times:
+            self.on_lag((now - due).total_seconds())
 
     def register(self, name: str, handler: JobHandler) -> None:
         _handlers[(self._database, name)] = handler

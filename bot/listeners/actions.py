@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
-
 from bot import mrkdwn
 from bot.ack import AckPath
 from bot.card import CardNotPosted
 from bot.ids import ActionId
-from bot.outbox import Reply
 from bot.render.card import ci_text
 from bot.render.notices import card_not_posted
+from bot.reply import Reply
+from bot.router import Router
 from bot.services import BotServices
 from workflows.errors import HotfixNotFound
 from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
@@ -35,7 +34,7 @@ def hotfix_id_from(action: dict[str, Any]) -> int:
     return int(value)
 
 
-def register(app: App, services: BotServices, path: AckPath) -> None:
+def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.action(ActionId.RETRY_CARD)
     @path.later()
     def retry_card(action: dict[str, Any], reply: Reply) -> None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 
 from bot.ack import AckPath
 from bot.errors import user_message
@@ -23,6 +23,7 @@ from bot.render.approvals import (
     reason_modal,
     reason_refused_modal,
 )
+from bot.router import Router
 from bot.services import BotServices
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.hotfixes import HotfixSnapshot
@@ -46,7 +47,7 @@ def _hotfix_id(view: dict[str, Any]) -> int:
     return value
 
 
-def register(app: App, services: BotServices, path: AckPath) -> None:
+def register(app: Router, services: BotServices, path: AckPath) -> None:
     hotfixes = services.hotfixes
 
     @app.action(APPROVE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 
 from bot.ack import AckPath
 from bot.errors import user_message
@@ -15,13 +15,14 @@ from bot.render.assessment import (
     not_a_hotfix_view,
     read_assessment,
 )
+from bot.router import Router
 from bot.services import BotServices
 from workflows.assessment import AssessmentInvalid, validate_assessment
 
 LOST_CHANNEL = "This form lost track of its channel; close it and run /hotfix start again."
 
 
-def register(app: App, services: BotServices, path: AckPath) -> None:
+def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.view(CallbackId.ASSESSMENT)
     @path.synchronous(errors_on=BlockId.ISSUE)
     def submit_assessment(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

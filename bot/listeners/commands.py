@@ -9,31 +9,38 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import BoltResponse
 from slack_bolt.kwargs_injection.args import Args
 
 from bot import mrkdwn
 from bot.ack import AckPath
 from bot.ids import Command, Subcommand
-from bot.outbox import Reply
 from bot.render.approvals import ended_notice
 from bot.render.assessment import assessment_modal
+from bot.render.deploy import rollback_offer
 from bot.render.notices import error_blocks, list_blocks, status_blocks, usage_blocks
+from bot.render.timeline import timeline_blocks
+from bot.reply import Reply
+from bot.router import Router
 from bot.services import BotServices
 from workflows.assessment import parse_start_arguments
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.github_client import GitHubFailed
-from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn, parse_key
+from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn, HotfixSnapshot, parse_key
 
 ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
 BASE_USAGE = "Usage: `/hotfix base HF-n <production tag>`, for example `/hotfix base HF-3 v1.2.3`."
 MERGE_BACK_USAGE = "Usage: `/hotfix merge-back HF-n`."
 PR_USAGE = "Usage: `/hotfix pr HF-n`."
+ROLLBACK_USAGE = "Usage: `/hotfix rollback HF-n [reason]`."
+TIMELINE_USAGE = "Usage: `/hotfix timeline HF-n`."
+POSTMORTEM_USAGE = "Usage: `/hotfix postmortem HF-n`."
+WAIVE_USAGE = "Usage: `/hotfix security-waive HF-n <reason>` — the reason is kept."
 
 Work = Callable[[Reply], None]
 
 
-def register(app: App, services: BotServices, path: AckPath) -> None:
+def register(app: Router, services: BotServices, path: AckPath) -> None:
     hotfixes = services.hotfixes
 
     def start(rest: str, user: str, channel: str, trigger_id: str) -> Work:
@@ -49,6 +56,16 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
 
         return work
 
+    def shown(hotfix_id: int, user: str) -> HotfixSnapshot:
+        """The hotfix, if ``user`` may read its details (a security fix: its people only)."""
+        hotfix = hotfixes.get(hotfix_id)
+        if not services.visible_to(user)(hotfix):
+            raise DomainError(
+                f"{hotfix.key} is a security fix: its details are shown to its "
+                "requester and to role holders only."
+            )
+        return hotfix
+
     def status(rest: str, user: str, channel: str) -> Work:
         hotfix_id = _hotfix_id(rest.split()[0]) if rest else None
 
@@ -59,12 +76,7 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
                     hotfixes.active(channel), where="in this channel", visible=visible
                 )
             else:
-                hotfix = hotfixes.get(hotfix_id)
-                if not visible(hotfix):
-                    raise DomainError(
-                        f"{hotfix.key} is a security fix: its details are shown to its "
-                        "requester and to role holders only."
-                    )
+                hotfix = shown(hotfix_id, user)
                 if hotfix.state in REVIEW_STATES and hotfix.pr_number is not None:
                     # status re-reads CI; what it cannot read (or a hotfix just moving on)
                     # still leaves the status to show
@@ -74,6 +86,49 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
                     hotfix, hotfixes.timeline(hotfix_id), now=services.clock()
                 )
             reply(text=text, blocks=[b.to_dict() for b in blocks])
+
+        return work
+
+    def timeline(rest: str, user: str, channel: str) -> Work:
+        if not rest:
+            raise DomainError(TIMELINE_USAGE)
+        hotfix_id = _hotfix_id(rest.split()[0])
+
+        def work(reply: Reply) -> None:
+            hotfix = shown(hotfix_id, user)
+            text, blocks = timeline_blocks(hotfix, hotfixes.timeline(hotfix_id))
+            reply(text=text, blocks=[b.to_dict() for b in blocks])
+
+        return work
+
+    def postmortem(rest: str, user: str, channel: str) -> Work:
+        if not rest:
+            raise DomainError(POSTMORTEM_USAGE)
+        hotfix_id = _hotfix_id(rest.split()[0])
+
+        def work(reply: Reply) -> None:
+            hotfix = shown(hotfix_id, user)
+            if services.postmortems.post(hotfix_id):
+                reply(text=f"📝 The post-mortem draft of {hotfix.key} is in its thread.")
+            else:
+                reply(text=f"⚠️ Slack did not take the post-mortem draft of {hotfix.key}.")
+
+        return work
+
+    def security_waive(rest: str, user: str, channel: str) -> Work:
+        key, _, reason = rest.partition(" ")
+        if not key or not reason.strip():
+            raise DomainError(WAIVE_USAGE)
+        hotfix_id = _hotfix_id(key)
+
+        def work(reply: Reply) -> None:
+            hotfix = services.security.waive(hotfix_id, user, reason)
+            reply(text=f"🔒 {hotfix.key}'s security close-out is waived; the reason is recorded.")
+            services.cards.say(
+                hotfix,
+                f"🔒 <@{user}> waived {hotfix.key}'s security close-out: "
+                f"{mrkdwn.fit(reason.strip(), 500)}",
+            )
 
         return work
 
@@ -140,6 +195,22 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
         lambda n: f"🔀 Merging HF-{n} back; progress is in its thread.",
     )
 
+    def rollback(rest: str, user: str, channel: str) -> Work:
+        key, _, reason = rest.partition(" ")
+        if not key:
+            raise DomainError(ROLLBACK_USAGE)
+        hotfix_id = _hotfix_id(key)
+
+        def work(reply: Reply) -> None:
+            hotfix = hotfixes.get(hotfix_id)
+            if hotfix.state not in ("monitoring", "deploy_failed"):
+                raise HotfixMovedOn(hotfix.key, hotfix.state)
+            services.deploys.check_deployer(hotfix, user)
+            text, blocks = rollback_offer(hotfix, reason.strip())
+            reply(text=text, blocks=[b.to_dict() for b in blocks])
+
+        return work
+
     subcommands: dict[str, Callable[[str, str, str], Work]] = {
         Subcommand.STATUS: status,
         Subcommand.LIST: list_all,
@@ -147,6 +218,10 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
         Subcommand.BASE: base,
         Subcommand.PR: pull_request,
         Subcommand.MERGE_BACK: merge_back,
+        Subcommand.ROLLBACK: rollback,
+        Subcommand.TIMELINE: timeline,
+        Subcommand.POSTMORTEM: postmortem,
+        Subcommand.SECURITY_WAIVE: security_waive,
     }
 
     @app.command(Command.HOTFIX)

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
-
 from bot.ack import AckPath
 from bot.dedupe import first_delivery
+from bot.home import home_for
 from bot.ids import EventType
-from bot.render.notices import home_view
+from bot.router import Router
 from bot.services import BotServices
 
 
-def register(app: App, services: BotServices, path: AckPath) -> None:
+def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.event(EventType.APP_HOME_OPENED)
     @path.later()
     def app_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -22,5 +21,5 @@ def register(app: App, services: BotServices, path: AckPath) -> None:
             return
         if not first_delivery(services.sessions, body, services.clock()):
             return
-        view = home_view(services.hotfixes.active(), services.visible_to(event["user"]))
+        view = home_for(services, event["user"])
         services.slack.views_publish(user_id=event["user"], view=view.to_dict())

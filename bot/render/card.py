@@ -89,6 +89,30 @@ def progress(state: str) -> str:
     return f"*{STATE_BADGES[state]} {state_name(state)}*"
 
 
+def _deploy_words(hotfix: HotfixSnapshot, now: datetime) -> str:
+    """ "deploying v1.2.4 — 1m 20s", "v1.2.4 — 12m in": the deploy at a glance."""
+    version = f" `{hotfix.deployed_version}`" if hotfix.deployed_version else ""
+    if hotfix.state == "deploying" and hotfix.deploy_started_at:
+        return f"{version} — {mrkdwn.stopwatch(now - hotfix.deploy_started_at)}"
+    if hotfix.state == "monitoring" and hotfix.monitoring_started_at:
+        return f"{version} — {mrkdwn.elapsed(now - hotfix.monitoring_started_at)} in"
+    if hotfix.state in ("deploy_failed", "rolled_back") and version:
+        return f"{version} (attempt {hotfix.deploy_attempts})"
+    return ""
+
+
+def _budget_words(hotfix: HotfixSnapshot, now: datetime) -> str:
+    """``⏱ Fix: 12m of 1h 00m`` — the current phase against its budget (over: says so)."""
+    clock = hotfix.phase
+    if clock is None:
+        return ""
+    budget = mrkdwn.elapsed(clock.budget)
+    if clock.over(now):
+        return f"\n⏰ {clock.title}: {mrkdwn.elapsed(clock.elapsed(now))}, over its {budget} budget"
+    due = mrkdwn.date(clock.due, "{time}")
+    return f"\n⏱ {clock.title}: {mrkdwn.elapsed(clock.elapsed(now))} of {budget} (by {due})"
+
+
 def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
     """The card: what, how bad, which phase, who asked, who must approve, how long so far."""
     badge = STATE_BADGES[hotfix.state]
@@ -96,6 +120,8 @@ def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
     phase = f"{badge} *{state_name(hotfix.state)}*"
     if hotfix.state == "awaiting_approval":
         phase += f"  ({approved} of {len(hotfix.required_roles)} approvals)"
+    phase += _deploy_words(hotfix, now)
+    phase += _budget_words(hotfix, now)
     flags = []
     if hotfix.security_fix:
         flags.append("🔒 Security fix")

@@ -181,12 +181,19 @@ def merge_back_report(report: MergeBackReport) -> tuple[str, list[Block]]:
         )
     if report.closed:
         head = f"🔀 *{hotfix.key}* is merged back everywhere; branch `{branch}` is deleted."
+    elif not report.conflicts and not report.pull_requests:
+        head = (
+            f"🔒 *{hotfix.key}* is merged back, and stays open until a holder of Security "
+            "ticks its security close-out checklist in this thread (or waives it with "
+            f"`/hotfix security-waive {hotfix.key} <reason>`); it then closes by itself."
+        )
     else:
         waiting = "the conflicts below" if report.conflicts else "its pull requests to be merged"
         head = f"🔀 *{hotfix.key}*: merge back is waiting for {waiting}."
+    lines += [f"🔒 still open before it closes: {item}" for item in report.security_pending]
     summary = SectionBlock(text=MarkdownTextObject(text=_lines_within([head, *lines], 3000)))
     blocks.insert(0, summary)
-    if not report.closed:
+    if not report.closed and (report.conflicts or report.pull_requests):
         blocks += _next_step(
             hotfix,
             "Re-check merge back",

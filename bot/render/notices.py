@@ -4,37 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
-    HeaderBlock,
     MarkdownTextObject,
     SectionBlock,
 )
-from slack_sdk.models.views import View
 
 from bot import mrkdwn
 from bot.ids import ActionId, BlockId, Command
 from bot.render.card import card_text, render_card
-from workflows.hotfixes import BOT_ACTOR, HotfixSnapshot
+from bot.render.timeline import TimelineEntry, timeline_line
+from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import state_name
 from workflows.roles import role_title
 
 TIMELINE_LIMIT = 15
-
-
-class TimelineEntry(Protocol):
-    at: datetime
-    actor: str
-    kind: str
-    from_state: str | None
-    to_state: str | None
-    detail: dict[str, Any]
-
 
 USAGE = f"""*Hotfix Bot* runs a production hotfix from assessment to post-mortem.
 
@@ -48,6 +35,15 @@ One hotfix in detail, or the active ones in this channel.
 `{Command.HOTFIX} list`
 Active hotfixes in every channel.
 
+`{Command.HOTFIX} timeline HF-n`
+Every event of a hotfix, in order: when, who, and what changed.
+
+`{Command.HOTFIX} postmortem HF-n`
+Post the post-mortem draft (Markdown) in the hotfix's thread; it is posted on close too.
+
+`{Command.HOTFIX} security-waive HF-n <reason>`
+Waive a security fix's close-out checklist (a holder of Security; the reason is kept).
+
 `{Command.HOTFIX} abort HF-n <reason>`
 Stop a hotfix (its requester, an Engineering Manager or the CTO).
 
@@ -56,6 +52,9 @@ Choose the production tag the hotfix branch starts from.
 
 `{Command.HOTFIX} pr HF-n`
 Open (or adopt) the hotfix pull request and ask for the expedited review.
+
+`{Command.HOTFIX} rollback HF-n [reason]`
+Roll production back to the version before the hotfix (asks you to confirm).
 
 `{Command.HOTFIX} merge-back HF-n`
 Merge the fix back into every branch that must receive it (safe to re-run).
@@ -117,105 +116,6 @@ def shown_title(hotfix: HotfixSnapshot, visible: Visible) -> str:
     if hotfix.security_fix and not visible(hotfix):
         return f"🔒 Security fix (details in {mrkdwn.channel(hotfix.channel_id)})"
     return mrkdwn.fit(hotfix.title, 150)
-
-
-def home_view(active: list[HotfixSnapshot], visible: Visible) -> View:
-    """The App Home tab: what is running now, and how to start."""
-    blocks: list[Block] = [HeaderBlock(text="Hotfix Bot")]
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="*Active hotfixes*")))
-    for h in active[:HOME_LIMIT]:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"{h.severity.emoji} *{h.key}* · {shown_title(h, visible)} — "
-                    f"{state_name(h.state)} · {mrkdwn.channel(h.channel_id)}"
-                )
-            )
-        )
-    if not active:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="None right now.")))
-    elif len(active) > HOME_LIMIT:
-        blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=f"…and {len(active) - HOME_LIMIT} more.")]
-            )
-        )
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=USAGE)))
-    blocks.append(
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="Start a hotfix from the incident channel, so its card and thread "
-                    "live where the incident is discussed."
-                )
-            ]
-        )
-    )
-    return View(type="home", blocks=blocks)
-
-
-def _ci_words(detail: dict) -> str:
-    state = detail.get("state", "?")
-    failing = ", ".join(mrkdwn.fit(str(name), 80) for name, _ in detail.get("failing") or [])
-    return f"read CI: {mrkdwn.escape(str(state))}" + (f" ({failing})" if failing else "")
-
-
-def _merge_back_words(detail: dict) -> str:
-    parts = [
-        f"{label} {', '.join(f'`{mrkdwn.fit(str(t), 100)}`' for t in targets)}"
-        for label, targets in (
-            ("merged into", detail.get("merged") or []),
-            ("conflicts on", list(detail.get("conflicts") or {})),
-            ("PRs for", list(detail.get("pull_requests") or {})),
-        )
-        if targets
-    ]
-    return "merge back: " + ("; ".join(parts) or "every target already had the fix")
-
-
-#: How each timeline event reads (``{key}`` comes from the event's detail).
-EVENT_WORDS: dict[str, str | Callable[[dict], str]] = {
-    "assess": "assessed it",
-    "approval": "approved as {role}",
-    "approve": "completed the approvals",
-    "reject": "rejected it: {reason}",
-    "abort": "aborted it: {reason}",
-    "override": "overrode the severity matrix: {reason}",
-    "escalated": "escalated to {role}",
-    "escalation_undelivered": "could not post escalation step {step} ({reason})",
-    "card_failed": "could not update Slack ({error})",
-    "base_chosen": "chose `{tag}` as the production base",
-    "no_base": "found no production tag matching `{pattern}`",
-    "version_reserved": "reserved version `{version}`",
-    "branch_created": "cut branch `{branch}` from `{base}`",
-    "pr_opened": "opened PR #{pr}",
-    "pr_described": "updated the description of PR #{pr}",
-    "ci": _ci_words,
-    "review_reset": "cleared the review: the PR got new commits",
-    "review_passed": "passed the review",
-    "tagged": "tagged `{tag}`",
-    "merge_back_waiting": _merge_back_words,
-    "merged_back": _merge_back_words,
-}
-
-
-def timeline_line(event: TimelineEntry) -> str:
-    raw = event.detail or {}
-    detail = {k: mrkdwn.fit(str(v), 300) for k, v in raw.items()}
-    if "role" in detail:
-        detail["role"] = role_title(str(raw["role"]))
-    words = EVENT_WORDS.get(event.kind, event.kind.replace("_", " "))
-    try:
-        what = words(raw) if callable(words) else words.format(**detail)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        what = event.kind.replace("_", " ")
-    who = "Hotfix Bot" if event.actor == BOT_ACTOR else mrkdwn.user(event.actor)
-    moved = (
-        f" → *{state_name(event.to_state)}*"
-        if event.to_state and event.to_state != event.from_state
-        else ""
-    )
-    return f"{mrkdwn.date(event.at, '{date_short} {time}')} {who} {what}{moved}"
 
 
 def status_blocks(

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import itertools
 import json
 import os
@@ -704,6 +705,57 @@ class _Pull:
 
 
 @dataclass
+class _Workflow:
+    """A GitHub Actions workflow file and how its runs go: ``steps`` (name, seconds) run one
+    after the other, then the run ends with ``conclusion`` (``hang``: it never ends)."""
+
+    id: int
+    file: str
+    name: str
+    inputs: dict[str, bool]  # name → required
+    dispatchable: bool
+    steps: tuple[tuple[str, float], ...]
+    conclusion: str
+    hang: bool
+    created_at: str
+    runs: int = 0
+
+
+@dataclass
+class _WorkflowRun:
+    id: int
+    workflow: _Workflow
+    number: int
+    ref: str
+    sha: str
+    event: str
+    actor: str
+    inputs: dict[str, Any]
+    created: datetime
+    started: float  # time.monotonic() when it was created
+    steps: tuple[tuple[str, float], ...]
+    conclusion: str
+    hang: bool
+
+    QUEUED_FOR = 0.3  # seconds a run waits for a runner
+
+    def progress(self) -> tuple[str, str | None, int]:
+        """(status, conclusion, steps finished) as of now."""
+        elapsed = time.monotonic() - self.started - self.QUEUED_FOR
+        if elapsed < 0:
+            return "queued", None, 0
+        done = 0
+        for _, seconds in self.steps:
+            if elapsed < seconds:
+                return "in_progress", None, done
+            elapsed -= seconds
+            done += 1
+        if self.hang:
+            return "in_progress", None, max(done - 1, 0)
+        return "completed", self.conclusion, done
+
+
+@dataclass
 class _Repo:
     id: int
     owner: str
@@ -716,6 +768,9 @@ class _Repo:
     next_number: int = 1
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    workflows: dict[str, _Workflow] = field(default_factory=dict)  # by file name
+    runs: dict[int, _WorkflowRun] = field(default_factory=dict)
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number → issue JSON
 
     @property
     def full_name(self) -> str:
@@ -1057,6 +1112,68 @@ class FakeGitHub:
 
     # ---------------------------------------------------------------- test controls: CI, reviews
 
+    def add_workflow(
+        self,
+        full_name: str,
+        file: str,
+        *,
+        name: str | None = None,
+        inputs: Mapping[str, bool] | None = None,
+        steps: Iterable[tuple[str, float]] = (("Deploy", 1.0),),
+        conclusion: str = "success",
+        dispatchable: bool = True,
+    ) -> None:
+        """A workflow in ``.github/workflows/<file>``; ``inputs``: its ``workflow_dispatch``
+        inputs (name → required). Each dispatched run goes through ``steps`` (name, seconds)
+        and ends with ``conclusion``."""
+        with self._lock:
+            repo = self._repo_or_raise(full_name)
+            repo.workflows[file] = _Workflow(
+                id=next(self._ids),
+                file=file,
+                name=name or file.rsplit(".", 1)[0].title(),
+                inputs=dict(inputs or {}),
+                dispatchable=dispatchable,
+                steps=tuple(steps),
+                conclusion=conclusion,
+                hang=False,
+                created_at=_now(),
+            )
+
+    def set_workflow_outcome(
+        self, full_name: str, file: str, conclusion: str = "success", *, hang: bool = False
+    ) -> None:
+        """How the next runs of ``file`` end (``hang``: they never do)."""
+        if conclusion not in _CHECK_CONCLUSIONS:
+            raise ValueError(f"unknown run conclusion {conclusion!r}")
+        with self._lock:
+            workflow = self._repo_or_raise(full_name).workflows[file]
+            workflow.conclusion, workflow.hang = conclusion, hang
+
+    def workflow_runs(self, full_name: str, file: str | None = None) -> list[dict[str, Any]]:
+        """The runs dispatched so far, oldest first: ref, sha, inputs, event, actor, status."""
+        with self._lock:
+            repo = self._repo_or_raise(full_name)
+            found = []
+            for run in repo.runs.values():
+                if file is not None and run.workflow.file != file:
+                    continue
+                status, conclusion, _ = run.progress()
+                found.append(
+                    {
+                        "id": run.id,
+                        "workflow": run.workflow.file,
+                        "ref": run.ref,
+                        "sha": run.sha,
+                        "inputs": dict(run.inputs),
+                        "event": run.event,
+                        "actor": run.actor,
+                        "status": status,
+                        "conclusion": conclusion,
+                    }
+                )
+            return found
+
     def add_check_run(
         self,
         full_name: str,
@@ -1187,6 +1304,11 @@ class FakeGitHub:
         with self._lock:
             repo = self._repo_or_raise(full_name)
             return [self._pull_json(repo, p, full=True) for p in repo.pulls.values()]
+
+    def issues(self, full_name: str) -> list[dict[str, Any]]:
+        """The issues opened through the API, oldest first (as POST returned them)."""
+        with self._lock:
+            return list(copy.deepcopy(self._repo_or_raise(full_name).issues).values())
 
     def reviews(self, full_name: str, number: int) -> list[dict[str, Any]]:
         """The reviews of a pull request, oldest first."""
@@ -2016,6 +2138,128 @@ class FakeGitHub:
             }
         return self._actions_app
 
+    def _workflow_json(self, repo: _Repo, workflow: _Workflow) -> dict[str, Any]:
+        path = f".github/workflows/{workflow.file}"
+        html = f"{self._repo_html(repo)}/blob/{repo.default_branch}/{path}"
+        return {
+            "id": workflow.id,
+            "node_id": _node_id("Workflow", workflow.id),
+            "name": workflow.name,
+            "path": path,
+            "state": "active",
+            "created_at": workflow.created_at,
+            "updated_at": workflow.created_at,
+            "url": f"{self._repo_api(repo)}/actions/workflows/{workflow.id}",
+            "html_url": html,
+            "badge_url": f"{self._repo_html(repo)}/workflows/{workflow.name}/badge.svg",
+        }
+
+    def _workflow_run_json(self, repo: _Repo, run: _WorkflowRun) -> dict[str, Any]:
+        api = f"{self._repo_api(repo)}/actions/runs/{run.id}"
+        status, conclusion, _ = run.progress()
+        commit = repo.git.one(run.sha)
+        actor = self._users.get(run.actor.lower())
+        created = _iso(run.created)
+        data: dict[str, Any] = {
+            "id": run.id,
+            "name": run.workflow.name,
+            "node_id": _node_id("WorkflowRun", run.id),
+            "check_suite_id": run.id,
+            "check_suite_node_id": _node_id("CheckSuite", run.id),
+            "head_branch": run.ref,
+            "head_sha": run.sha,
+            "path": f".github/workflows/{run.workflow.file}",
+            "display_title": run.workflow.name,
+            "run_number": run.number,
+            "run_attempt": 1,
+            "event": run.event,
+            "status": status,
+            "conclusion": conclusion,
+            "workflow_id": run.workflow.id,
+            "url": api,
+            "html_url": f"{self._repo_html(repo)}/actions/runs/{run.id}",
+            "pull_requests": [],
+            "created_at": created,
+            "updated_at": _now(),
+            "run_started_at": created,
+            "jobs_url": f"{api}/jobs",
+            "logs_url": f"{api}/logs",
+            "check_suite_url": f"{self._repo_api(repo)}/check-suites/{run.id}",
+            "artifacts_url": f"{api}/artifacts",
+            "cancel_url": f"{api}/cancel",
+            "rerun_url": f"{api}/rerun",
+            "previous_attempt_url": None,
+            "workflow_url": f"{self._repo_api(repo)}/actions/workflows/{run.workflow.id}",
+            "head_commit": {
+                "id": commit.sha,
+                "tree_id": commit.tree,
+                "message": commit.message,
+                "timestamp": commit.committer_date,
+                "author": {"name": commit.author_name, "email": commit.author_email},
+                "committer": {"name": commit.committer_name, "email": commit.committer_email},
+            },
+            "repository": self._repo_json(repo),
+            "head_repository": self._repo_json(repo),
+        }
+        if actor is not None:
+            data["actor"] = data["triggering_actor"] = self._user_json(actor)
+        return data
+
+    def _job_json(self, repo: _Repo, run: _WorkflowRun) -> dict[str, Any]:
+        status, conclusion, done = run.progress()
+        steps = []
+        for number, (name, _) in enumerate(run.steps, start=1):
+            if number <= done:
+                step_status, step_conclusion = "completed", "success"
+                if status == "completed" and number == done:
+                    step_conclusion = conclusion
+            elif number == done + 1 and status == "in_progress":
+                step_status, step_conclusion = "in_progress", None
+            else:
+                step_status, step_conclusion = "queued", None
+            steps.append(
+                {
+                    "name": name,
+                    "status": step_status,
+                    "conclusion": step_conclusion,
+                    "number": number,
+                }
+            )
+        api = self._repo_api(repo)
+        return {
+            "id": run.id,
+            "run_id": run.id,
+            "run_url": f"{api}/actions/runs/{run.id}",
+            "run_attempt": 1,
+            "node_id": _node_id("Job", run.id),
+            "head_sha": run.sha,
+            "url": f"{api}/actions/jobs/{run.id}",
+            "html_url": f"{self._repo_html(repo)}/actions/runs/{run.id}/job/{run.id}",
+            "status": status,
+            "conclusion": conclusion,
+            "created_at": _iso(run.created),
+            "started_at": _iso(run.created),
+            "completed_at": _now() if status == "completed" else None,
+            "name": "deploy",
+            "steps": steps,
+            "check_run_url": f"{api}/check-runs/{run.id}",
+            "labels": ["ubuntu-latest"],
+            "runner_id": 1 if status != "queued" else None,
+            "runner_name": "GitHub Actions 1" if status != "queued" else None,
+            "runner_group_id": 1 if status != "queued" else None,
+            "runner_group_name": "GitHub Actions" if status != "queued" else None,
+            "workflow_name": run.workflow.name,
+            "head_branch": run.ref,
+        }
+
+    def _workflow_of(self, call: _Call) -> tuple[_Repo, _Workflow]:
+        repo = self._repo(call)
+        wanted = call.params["workflow_id"]
+        for workflow in repo.workflows.values():
+            if wanted in (workflow.file, str(workflow.id)):
+                return repo, workflow
+        raise _ApiError(404, documentation_url=f"{DOCS}/actions/workflows#get-a-workflow")
+
     def _check_run_json(self, repo: _Repo, run: dict[str, Any]) -> dict[str, Any]:
         api = self._repo_api(repo)
         pulls = []
@@ -2302,6 +2546,58 @@ def _create_pull(fake: FakeGitHub, call: _Call) -> _Reply:
     repo.pulls[pull.number] = pull
     data = fake._pull_json(repo, pull, full=True)
     return _Reply(201, data, {"Location": data["url"]})
+
+
+@_route("POST", "/repos/{owner}/{repo}/issues")
+def _create_issue(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Open an issue (numbered with the pull requests, as GitHub does); unknown labels are
+    created."""
+    repo = fake._repo(call)
+    body = call.body if isinstance(call.body, dict) else {}
+    title = body.get("title")
+    if not isinstance(title, (str, int)) or not str(title).strip():
+        raise _validation_failed({"resource": "Issue", "code": "missing_field", "field": "title"})
+    labels = []
+    for name in body.get("labels") or []:
+        name = name.get("name") if isinstance(name, dict) else name
+        label = repo.labels.get(str(name).lower())
+        if label is None:
+            label = _Label(next(fake._ids), str(name), "ededed", None)
+            repo.labels[str(name).lower()] = label
+        labels.append(fake._label_json(repo, label))
+    api = fake._repo_api(repo)
+    number = repo.next_number
+    repo.next_number += 1
+    issue_id = next(fake._ids)
+    now = _now()
+    url = f"{api}/issues/{number}"
+    data = {
+        "id": issue_id,
+        "node_id": _node_id("Issue", issue_id),
+        "url": url,
+        "repository_url": api,
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": f"{fake._repo_html(repo)}/issues/{number}",
+        "number": number,
+        "state": "open",
+        "title": str(title),
+        "body": body.get("body"),
+        "user": fake._user_json(call.user),
+        "labels": labels,
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "locked": False,
+        "comments": 0,
+        "closed_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "author_association": fake._association(repo, call.user.login),
+    }
+    repo.issues[number] = data
+    return _Reply(201, data, {"Location": url})
 
 
 @_route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")
@@ -2793,6 +3089,147 @@ def _create_tag(fake: FakeGitHub, call: _Call) -> _Reply:
         },
     }
     return _Reply(201, data, {"Location": data["url"]})
+
+
+# --------------------------------------------------------------------------------------------
+# GitHub Actions: workflows, dispatch, runs and their jobs
+
+
+_ACTIONS_DOC = f"{DOCS}/actions/workflows#create-a-workflow-dispatch-event"
+
+
+@_route("GET", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}")
+def _get_workflow(fake: FakeGitHub, call: _Call) -> _Reply:
+    repo, workflow = fake._workflow_of(call)
+    return _Reply(200, fake._workflow_json(repo, workflow))
+
+
+@_route("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches")
+def _dispatch_workflow(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Start a run on ``ref`` with ``inputs``; GitHub's 422s for a ref, a trigger or inputs
+    it does not have."""
+    repo, workflow = fake._workflow_of(call)
+    body = call.body if isinstance(call.body, dict) else {}
+    ref = str(body.get("ref") or "")
+    name = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+    sha = repo.git.commit(f"refs/heads/{name}") or repo.git.commit(f"refs/tags/{name}")
+    if sha is None:
+        raise _ApiError(422, f"No ref found for: {ref}", documentation_url=_ACTIONS_DOC)
+    if not workflow.dispatchable:
+        raise _ApiError(
+            422,
+            "Workflow does not have 'workflow_dispatch' trigger",
+            documentation_url=_ACTIONS_DOC,
+        )
+    inputs = body.get("inputs") or {}
+    unexpected = sorted(set(inputs) - set(workflow.inputs))
+    if unexpected:
+        raise _ApiError(
+            422,
+            f"Unexpected inputs provided: {json.dumps(unexpected)}",
+            documentation_url=_ACTIONS_DOC,
+        )
+    for key, required in workflow.inputs.items():
+        if required and key not in inputs:
+            raise _ApiError(
+                422, f"Required input '{key}' not provided", documentation_url=_ACTIONS_DOC
+            )
+    workflow.runs += 1
+    run = _WorkflowRun(
+        id=next(fake._ids),
+        workflow=workflow,
+        number=workflow.runs,
+        ref=name,
+        sha=sha,
+        event="workflow_dispatch",
+        actor=call.user.login,
+        inputs=dict(inputs),
+        created=datetime.now(UTC),
+        started=time.monotonic(),
+        steps=workflow.steps,
+        conclusion=workflow.conclusion,
+        hang=workflow.hang,
+    )
+    repo.runs[run.id] = run
+    if body.get("return_run_details"):
+        return _Reply(
+            200,
+            {
+                "workflow_run_id": run.id,
+                "run_url": f"{fake._repo_api(repo)}/actions/runs/{run.id}",
+                "html_url": f"{fake._repo_html(repo)}/actions/runs/{run.id}",
+            },
+        )
+    return _Reply(204)
+
+
+def _created_filter(value: str) -> Callable[[datetime], bool]:
+    """GitHub's ``created`` search syntax, the forms a client uses: ``>=T``, ``>T``, ``<=T``,
+    ``<T``, ``A..B``, ``T`` (that day or moment)."""
+
+    def moment(text: str) -> datetime:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    for prefix, test in (
+        (">=", lambda a, b: a >= b),
+        ("<=", lambda a, b: a <= b),
+        (">", lambda a, b: a > b),
+        ("<", lambda a, b: a < b),
+    ):
+        if value.startswith(prefix):
+            bound = moment(value[len(prefix) :])
+            return lambda at: test(at.replace(microsecond=0), bound)
+    if ".." in value:
+        low, high = (moment(part) for part in value.split("..", 1))
+        return lambda at: low <= at.replace(microsecond=0) <= high
+    exact = moment(value)
+    return lambda at: at.replace(microsecond=0) == exact
+
+
+@_route("GET", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs")
+def _list_workflow_runs(fake: FakeGitHub, call: _Call) -> _Reply:
+    """Newest first; filters branch, event, status (or conclusion), created, head_sha."""
+    repo, workflow = fake._workflow_of(call)
+    runs = [r for r in repo.runs.values() if r.workflow is workflow]
+    query = call.query
+    if query.get("branch"):
+        runs = [r for r in runs if r.ref == query["branch"]]
+    if query.get("event"):
+        runs = [r for r in runs if r.event == query["event"]]
+    if query.get("head_sha"):
+        runs = [r for r in runs if r.sha == query["head_sha"]]
+    if query.get("status"):
+        runs = [r for r in runs if query["status"] in r.progress()[:2]]
+    if query.get("created"):
+        try:
+            keep = _created_filter(query["created"])
+        except ValueError:
+            raise _ApiError(422, f"Invalid created filter: {query['created']}") from None
+        runs = [r for r in runs if keep(r.created)]
+    runs.sort(key=lambda r: r.id, reverse=True)
+    items = [fake._workflow_run_json(repo, r) for r in runs]
+    return fake._page(call, items, key="workflow_runs", total_count=len(items))
+
+
+def _run_of(fake: FakeGitHub, call: _Call) -> tuple[_Repo, _WorkflowRun]:
+    repo = fake._repo(call)
+    try:
+        return repo, repo.runs[int(call.params["run_id"])]
+    except (KeyError, ValueError):
+        raise _ApiError(404, documentation_url=f"{DOCS}/actions/workflow-runs") from None
+
+
+@_route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}")
+def _get_workflow_run(fake: FakeGitHub, call: _Call) -> _Reply:
+    repo, run = _run_of(fake, call)
+    return _Reply(200, fake._workflow_run_json(repo, run))
+
+
+@_route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs")
+def _list_run_jobs(fake: FakeGitHub, call: _Call) -> _Reply:
+    repo, run = _run_of(fake, call)
+    return fake._page(call, [fake._job_json(repo, run)], key="jobs", total_count=1)
 
 
 def implemented_operations() -> list[tuple[str, str]]:

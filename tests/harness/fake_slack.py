@@ -20,6 +20,11 @@ it. The fake says ``hello`` on connect, answers the app's pings with pongs, lets
 envelopes (``socket_send``) and wait for the app's acknowledgement, and can ask the app to
 reconnect (``socket_disconnect``).
 
+Files: ``files.getUploadURLExternal`` hands out an upload URL on the fake's own host
+(``http://127.0.0.1:PORT/upload/v1/F…``), a POST of the file's bytes there stores them, and
+``files.completeUploadExternal`` shares the file, posting a message that carries it in the
+channel (or thread) given, as ``WebClient.files_upload_v2`` expects. ``files()`` lists them.
+
 Only the standard library and ``slack_sdk`` are used, so the module can be reused outside
 pytest.
 """
@@ -35,6 +40,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import select
 import socket
 import struct
@@ -87,6 +93,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.delete": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.getPermalink": None,
+    "conversations.replies": "channels:history",  # groups:history for a private channel
     "views.open": None,
     "views.update": None,
     "views.push": None,
@@ -94,6 +101,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "users.info": "users:read",
     "usergroups.users.list": "usergroups:read",
     "apps.connections.open": None,
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 """Bot scope each implemented Web API method needs (``None``: no scope).
 
@@ -102,6 +111,11 @@ token, so it needs no bot scope."""
 
 APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 """Methods called with the app-level token (``xapp-…``) instead of the bot token."""
+
+UPLOAD_PATH = "/upload/v1/"
+"""Where the upload URLs from ``files.getUploadURLExternal`` point (``UPLOAD_PATH + file id``)."""
+# Pseudo-methods (for fail() and hang()) that are not Web API methods: "*" leaves them alone.
+_NOT_WEB_API = frozenset({"response_url", "upload_url"})
 
 SOCKET_PATH = "/link/"
 SOCKET_ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
@@ -112,7 +126,7 @@ _OP_CLOSE, _OP_PING, _OP_PONG = 0x8, 0x9, 0xA
 _SOCKET_HOST = "applink-fake-0"
 
 # Arguments that clients may send as JSON strings (always so in form encoding).
-_JSON_ARGS = frozenset({"blocks", "view", "attachments", "metadata"})
+_JSON_ARGS = frozenset({"blocks", "view", "attachments", "metadata", "files"})
 # Top-level keys a view may carry when an app sends it (anything else is a typo).
 _VIEW_INPUT_KEYS = frozenset(
     {
@@ -215,6 +229,37 @@ class _ResponseUrl:
     message_ts: str | None
     ephemeral: bool
     uses: int = 0
+
+
+@dataclass
+class _File:
+    """A file from ``files.getUploadURLExternal`` on: its bytes once uploaded, its share."""
+
+    id: str
+    name: str
+    length: int
+    """The byte length announced to ``files.getUploadURLExternal``."""
+    title: str | None = None
+    content: bytes | None = None
+    shared: bool = False
+    channel: str | None = None
+    thread_ts: str | None = None
+    message_ts: str | None = None
+    initial_comment: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "title": self.title,
+            "length": self.length,
+            "content": self.content,
+            "shared": self.shared,
+            "channel": self.channel,
+            "thread_ts": self.thread_ts,
+            "message_ts": self.message_ts,
+            "initial_comment": self.initial_comment,
+        }
 
 
 @dataclass
@@ -493,6 +538,18 @@ def validate_view(view: Any, *, where: str = "view") -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+def _metadata_problem(metadata: Any) -> str | None:
+    """What is wrong with a message's ``metadata`` argument, as Slack checks it."""
+    if not isinstance(metadata, dict):
+        return "metadata must be an object"
+    kind = metadata.get("event_type")
+    if not isinstance(kind, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,255}", kind):
+        return "metadata.event_type must be letters, digits and underscores"
+    if not isinstance(metadata.get("event_payload"), dict):
+        return "metadata.event_payload must be an object"
+    return None
+
+
 def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes")
@@ -673,11 +730,7 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         method = _method_of(self.path)
         if method is not None and fake._hangs(method):
-            try:
-                args = _parse_body(headers, body)
-            except (ValueError, UnicodeDecodeError):
-                args = {}
-            fake._hold(self, method, args)
+            fake._hold(self, method, _held_args(method, self.path, headers, body))
             self.close_connection = True  # unanswered: Slack never took the call
             return
         try:
@@ -701,7 +754,19 @@ def _method_of(path: str) -> str | None:
         return route[len("/api/") :]
     if route.startswith("/response/"):
         return "response_url"
+    if route.startswith(UPLOAD_PATH):
+        return "upload_url"
     return None
+
+
+def _held_args(method: str, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """What a hung call is recorded with in ``dropped``."""
+    if method == "upload_url":  # raw file bytes, not arguments
+        return {"file_id": urlsplit(path).path[len(UPLOAD_PATH) :], "length": len(body)}
+    try:
+        return _parse_body(headers, body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
 
 
 def _body_kind(headers: dict[str, str]) -> str:
@@ -830,6 +895,7 @@ class FakeSlack:
         self._responses: list[dict[str, Any]] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._socket_acks: list[dict[str, Any]] = []
+        self._files: dict[str, _File] = {}
         self.calls: list[Call] = []
         self.dropped: list[Call] = []
         self.validation_errors: list[str] = []
@@ -1013,7 +1079,9 @@ class FakeSlack:
 
         ``http_status`` 200 answers ``{"ok": false, "error": error}``; 429 answers a rate
         limit (``Retry-After`` header, error ``ratelimited`` unless given); 5xx answers an HTML
-        body without JSON. ``method`` may also be ``"response_url"``.
+        body without JSON. ``method`` may also be ``"response_url"``, or ``"upload_url"`` (the
+        POST of a file's bytes; give it an ``http_status`` of 4xx or 5xx, as a 200 is success
+        there whatever the body says).
         """
         if http_status == 429 and error == "internal_error":
             error = "ratelimited"
@@ -1026,9 +1094,10 @@ class FakeSlack:
         """Leave every call of ``methods`` unanswered until ``recover()``, as a Slack that is
         down does: the connection stays open, nothing is applied, no answer comes.
 
-        ``methods`` are Web API methods (``chat.postMessage``), ``"response_url"``, or
-        ``"*"`` for every Web API method. Each hung call is recorded in ``dropped``; when the
-        client gives up (its timeout) or Slack recovers, the connection is closed unanswered.
+        ``methods`` are Web API methods (``chat.postMessage``), ``"response_url"``,
+        ``"upload_url"`` (the POST of a file's bytes), or ``"*"`` for every Web API method.
+        Each hung call is recorded in ``dropped``; when the client gives up (its timeout) or
+        Slack recovers, the connection is closed unanswered.
         """
         with self._lock:
             self._hanging = frozenset(methods)
@@ -1044,7 +1113,7 @@ class FakeSlack:
         hanging = self._hanging
         if not hanging:
             return False
-        return method in hanging or ("*" in hanging and method != "response_url")
+        return method in hanging or ("*" in hanging and method not in _NOT_WEB_API)
 
     def _hold(self, handler: _Handler, method: str, args: dict[str, Any]) -> None:
         """Keep a hung call's connection open, unanswered, until recovery or the client
@@ -1062,7 +1131,8 @@ class FakeSlack:
                     return
 
     def reset(self) -> None:
-        """Forget messages, calls, views, triggers, responses, faults and validation errors.
+        """Forget messages, files, calls, views, triggers, responses, faults and validation
+        errors.
 
         Users, user groups, channels and DM channels are kept.
         """
@@ -1388,6 +1458,34 @@ class FakeSlack:
             view_id = self._homes.get(user_id)
             return copy.deepcopy(self._views[view_id]) if view_id else None
 
+    def files(
+        self, channel_id: str | None = None, thread_ts: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Files from ``files.getUploadURLExternal`` on, in order; with ``channel_id`` only
+        those shared in that channel, with ``thread_ts`` too only those in that thread.
+
+        Each has ``id``, ``name`` (the filename), ``title``, ``length`` (as announced),
+        ``content`` (the bytes uploaded, ``None`` before), ``shared`` (completed by
+        ``files.completeUploadExternal``), ``channel`` and ``thread_ts`` (where it was shared;
+        ``None`` if not, or not in a thread), ``message_ts`` (the message carrying it) and
+        ``initial_comment``.
+        """
+        with self._lock:
+            if channel_id is not None:
+                channel_id = self._resolve_view_channel(channel_id)
+            return [
+                f.as_dict()
+                for f in self._files.values()
+                if (channel_id is None or f.channel == channel_id)
+                and (thread_ts is None or f.thread_ts == thread_ts)
+            ]
+
+    def file(self, file_id: str) -> dict[str, Any] | None:
+        """One file by id, as in ``files()`` (``None`` if absent)."""
+        with self._lock:
+            found = self._files.get(file_id)
+            return found.as_dict() if found else None
+
     def assert_valid(self) -> None:
         """Raise ``AssertionError`` listing every invalid payload the fake has received."""
         with self._lock:
@@ -1468,6 +1566,8 @@ class FakeSlack:
             return self._dispatch_api(http_method, method, parts.query, headers, body)
         if parts.path.startswith("/response/"):
             return self._dispatch_response_url(parts.path[len("/response/") :], headers, body)
+        if parts.path.startswith(UPLOAD_PATH):
+            return self._dispatch_upload(http_method, parts.path[len(UPLOAD_PATH) :], body)
         return _HttpAnswer(404, b"not found", "text/plain")
 
     def _take_fault(self, method: str) -> _Fault | None:
@@ -1568,6 +1668,7 @@ class FakeSlack:
             "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_push,
@@ -1575,6 +1676,8 @@ class FakeSlack:
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "apps.connections.open": self._apps_connections_open,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
     # ---------------------------------------------------------------- internals: messages
@@ -1719,6 +1822,12 @@ class FakeSlack:
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(args.get("channel"), for_post=True)
         self._check_message_content("chat.postMessage", args)
+        metadata = args.get("metadata")
+        if metadata is not None:
+            problem = _metadata_problem(metadata)
+            if problem:
+                self.validation_errors.append(f"chat.postMessage: {problem}")
+                raise _SlackError("invalid_metadata_format", errors=[problem])
         message = self._insert_message(
             channel.id,
             args.get("text") or "",
@@ -1726,7 +1835,42 @@ class FakeSlack:
             thread_ts=args.get("thread_ts") or None,
             broadcast=_truthy(args.get("reply_broadcast")),
         )
+        if metadata is not None:
+            message["metadata"] = copy.deepcopy(metadata)
         return {"channel": channel.id, "ts": message["ts"], "message": self._public(message)}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then its replies, oldest first; message metadata only with
+        ``include_all_metadata``; ``oldest``/``latest`` bound the replies (exclusive unless
+        ``inclusive``)."""
+        channel = self._resolve_channel(args.get("channel"), for_post=False)
+        if channel.is_private and self.scopes is not None and "groups:history" not in self.scopes:
+            raise _SlackError("missing_scope", needed="groups:history")
+        if not channel.is_im and not channel.is_member:
+            raise _SlackError("not_in_channel")
+        ts = args.get("ts")
+        parent = self._by_ts.get((channel.id, ts)) if ts else None
+        if parent is None:
+            raise _SlackError("thread_not_found")
+        root = parent.get("thread_ts", parent["ts"])
+        inclusive = _truthy(args.get("inclusive"))
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args["latest"]) if args.get("latest") else None
+
+        def within(message: dict[str, Any]) -> bool:
+            at = float(message["ts"])
+            if at < oldest or (at == oldest and not inclusive and oldest):
+                return False
+            return latest is None or at < latest or (at == latest and inclusive)
+
+        thread = [self._by_ts[(channel.id, root)], *self._replies.get((channel.id, root), [])]
+        found = [thread[0]] + [m for m in thread[1:] if within(m)]
+        limit = int(args.get("limit") or 1000)
+        messages = [self._public(m) for m in found[:limit]]
+        if not _truthy(args.get("include_all_metadata")):
+            for message in messages:
+                message.pop("metadata", None)
+        return {"messages": messages, "has_more": len(found) > limit}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(args.get("channel"), for_post=False)
@@ -1800,6 +1944,121 @@ class FakeSlack:
         if members is None:
             raise _SlackError("no_such_subteam")
         return {"users": list(members)}
+
+    # ---------------------------------------------------------------- files
+
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        method = "files.getUploadURLExternal"
+        filename, length = args.get("filename"), args.get("length")
+        if not isinstance(filename, str) or not filename.strip():
+            raise _SlackError("invalid_arguments", errors=[f"{method}: filename is required"])
+        if length is None or length == "":
+            raise _SlackError("invalid_arguments", errors=[f"{method}: length is required"])
+        if isinstance(length, str) and length.strip().isdigit():
+            length = int(length)
+        if not isinstance(length, int) or isinstance(length, bool) or length < 1:
+            raise _SlackError(
+                "invalid_arguments",
+                errors=[f"{method}: length must be a positive integer, got {length!r}"],
+            )
+        file_id = self._new_id("F")
+        self._files[file_id] = _File(file_id, filename, length)
+        return {"upload_url": f"{self.base_url}{UPLOAD_PATH}{file_id}", "file_id": file_id}
+
+    def _dispatch_upload(self, http_method: str, file_id: str, body: bytes) -> _HttpAnswer:
+        """Store the bytes POSTed to an upload URL; answer ``OK - <length>`` as Slack does.
+
+        The body is the file's bytes whatever its Content-Type: slack_sdk sends them raw, and
+        urllib labels them ``application/x-www-form-urlencoded``. No token: the URL is the
+        credential. Once the file is shared, its URL is spent.
+        """
+        if http_method != "POST":
+            return _HttpAnswer(405, b"method_not_allowed", "text/plain", {"Allow": "POST"})
+        with self._lock:
+            upload = self._files.get(file_id)
+            if upload is None or upload.shared:
+                return _HttpAnswer(404, b"file_not_found", "text/plain")
+            fault = self._take_fault("upload_url")
+            if fault is not None:
+                return self._fault_answer(fault)
+            upload.content = body
+        return _HttpAnswer(200, f"OK - {len(body)}".encode(), "text/plain; charset=utf-8")
+
+    def _files_to_complete(self, method: str, args: dict[str, Any]) -> list[tuple[_File, str]]:
+        """The uploaded files ``args["files"]`` names, each with its title; or refuse."""
+        entries = args.get("files")
+        if not isinstance(entries, list) or not entries:
+            raise _SlackError(
+                "invalid_arguments",
+                errors=[f"{method}: files must be a non-empty JSON array of {{id, title}}"],
+            )
+        out: list[tuple[_File, str]] = []
+        for index, entry in enumerate(entries):
+            file_id = entry.get("id") if isinstance(entry, dict) else None
+            if not isinstance(file_id, str) or not file_id:
+                problem = f"{method}: files[{index}] has no id"
+                raise _SlackError("invalid_arguments", errors=[problem])
+            if any(upload.id == file_id for upload, _ in out):
+                problem = f"{method}: file {file_id} is listed twice"
+                raise _SlackError("invalid_arguments", errors=[problem])
+            upload = self._files.get(file_id)
+            if upload is None:
+                problem = f"{method}: no file {file_id} came from files.getUploadURLExternal"
+                raise _SlackError("file_not_found", errors=[problem])
+            if upload.shared:
+                problem = f"{method}: file {file_id} is completed already"
+                raise _SlackError("file_not_found", errors=[problem])
+            if upload.content is None:
+                problem = f"{method}: nothing was POSTed to the upload_url of file {file_id}"
+                raise _SlackError("file_not_found", errors=[problem])
+            if len(upload.content) != upload.length:
+                problem = (
+                    f"{method}: file {file_id} has {len(upload.content)} bytes uploaded, "
+                    f"{upload.length} announced to files.getUploadURLExternal"
+                )
+                raise _SlackError("invalid_arguments", errors=[problem])
+            title = entry.get("title")
+            out.append((upload, title if isinstance(title, str) and title else upload.name))
+        return out
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        method = "files.completeUploadExternal"
+        completing = self._files_to_complete(method, args)
+        if args.get("channels"):
+            problem = f"{method}: the fake shares in one channel_id; channels is not supported"
+            raise _SlackError("invalid_arguments", errors=[problem])
+        channel_id = args.get("channel_id") or None
+        thread_ts = args.get("thread_ts") or None
+        comment = args.get("initial_comment") or None
+        if thread_ts and not channel_id:
+            raise _SlackError("invalid_arguments", errors=[f"{method}: thread_ts needs channel_id"])
+        message: dict[str, Any] | None = None
+        if channel_id:
+            # A channel id only: unlike chat.postMessage, no user ids and no channel names.
+            channel = self._channels.get(channel_id)
+            if channel is None:
+                raise _SlackError("channel_not_found")
+            if not channel.is_im and not channel.is_member:
+                raise _SlackError("not_in_channel")
+            # As on Slack, initial_comment wins over blocks.
+            content = {"text": comment} if comment else {"blocks": args.get("blocks")}
+            self._check_message_content(method, content, require=False)
+            message = self._insert_message(
+                channel.id, comment or "", content.get("blocks"), thread_ts=thread_ts
+            )
+            message["files"] = [
+                {"id": upload.id, "title": title, "name": upload.name}
+                for upload, title in completing
+            ]
+        for upload, title in completing:
+            upload.title = title
+            upload.shared = True
+            upload.initial_comment = comment
+            if message is not None:
+                upload.channel = message["channel"]
+                upload.thread_ts = message.get("thread_ts")
+                upload.message_ts = message["ts"]
+        return {"files": [{"id": upload.id, "title": title} for upload, title in completing]}
 
     # ---------------------------------------------------------------- views
 

@@ -570,8 +570,23 @@ class SignedSlackClient:
                 kind = "ephemeral message" if ephemeral else "message"
                 raise KeyError(f"the fake has no {kind} {ts!r} in {channel_id}")
         message = copy.deepcopy(message)
-        message_ts = str(message.get("ts") or ts)
+        message["ts"] = str(message.get("ts") or ts)
         block, button = self.find_button(message.get("blocks") or [], label)
+        return self._in_message(
+            channel_id, message, user_id, self._action(block, button), ephemeral=ephemeral
+        )
+
+    def _in_message(
+        self,
+        channel_id: str,
+        message: dict[str, Any],
+        user_id: str,
+        action: dict[str, Any],
+        *,
+        ephemeral: bool = False,
+    ) -> dict[str, Any]:
+        """The ``block_actions`` payload of ``action`` taken in ``message`` (a copy)."""
+        message_ts = str(message["ts"])
         self.last_response_url = self.fake.new_response_url(
             channel_id, user_id, message_ts=message_ts, ephemeral=ephemeral
         )
@@ -597,13 +612,41 @@ class SignedSlackClient:
             "channel": {"id": channel_id, "name": self._channel_name(channel_id)},
             "state": {"values": {}},
             "response_url": self.last_response_url,
-            "actions": [self._action(block, button)],
+            "actions": [action],
         }
         if not ephemeral:
             message.pop("channel", None)
             message.pop("source", None)
             payload["message"] = message
         return payload
+
+    def select_checkboxes(
+        self, *, channel_id: str, ts: str, action_id: str, values: list[str], user_id: str
+    ) -> Response:
+        """Change the checkboxes ``action_id`` of message ``ts`` so that exactly ``values``
+        are ticked, as ``user_id`` (Slack sends every selected option, not the change)."""
+        message = self.fake.message(channel_id, ts)
+        if message is None:
+            raise KeyError(f"the fake has no message {ts!r} in {channel_id}")
+        message = copy.deepcopy(message)
+        found = [
+            (b, e)
+            for b in message.get("blocks") or []
+            if b.get("type") == "actions"
+            for e in b.get("elements") or []
+            if e.get("type") == "checkboxes" and e.get("action_id") == action_id
+        ]
+        if not found:
+            raise KeyError(f"message {ts!r} has no checkboxes {action_id!r}")
+        block, element = found[0]
+        action = {
+            "type": "checkboxes",
+            "action_id": action_id,
+            "block_id": block["block_id"],
+            "selected_options": [o for o in element["options"] if o["value"] in values],
+            "action_ts": f"{time.time():.6f}",
+        }
+        return self.send_payload(self._in_message(channel_id, message, user_id, action))
 
     def click_in_view(self, view_id: str, label: str, user_id: str) -> Response:
         """Click a button inside a modal or Home tab stored in the fake."""
