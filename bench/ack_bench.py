@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from bench.cpu import cpu_seconds, spent  # noqa: E402
 from tests.git_fixtures import build_origin  # noqa: E402
 from tests.harness.bot_process import BotProcess, free_port, pinned  # noqa: E402
 from tests.harness.fake_slack import FakeSlack  # noqa: E402
@@ -67,6 +68,21 @@ class Cell:
     kind: str
     concurrency: int
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # "bot front" → CPU seconds used
+
+    def add_cpu(self, target: str, used: dict[str, float]) -> None:
+        for part, seconds in used.items():
+            name = f"{target} {part}" if target == "bot" else target
+            self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+
+    def cpu_per_request(self) -> dict[str, float]:
+        """CPU milliseconds per request, for the bot's front and worker and each bare app."""
+        counts = {t: len(s) for t, s in self.samples.items()}
+        return {
+            name: 1000 * seconds / counts[name.split(" ")[0] if name.startswith("bot") else name]
+            for name, seconds in self.cpu.items()
+            if name != "bot rest"
+        }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -154,6 +170,16 @@ class Apps:
             )
             self.urls[f"bare ({mode})"] = f"http://127.0.0.1:{port}/slack/events"
             _wait_http(f"http://127.0.0.1:{port}/healthz")
+
+    def cpu(self, target: str) -> dict[str, float]:
+        """CPU seconds ``target`` has used so far: the bot as its front and its worker."""
+        if target == "bot":
+            assert self.bot.process is not None
+            return cpu_seconds(
+                self.bot.process.pid,
+                part_of={"spawn_main": "worker", "resource_tracker": "rest", "app.py": "front"},
+            )
+        return cpu_seconds(self.bare[target.split("(")[1].rstrip(")")].pid, part_of={})
 
     def stop(self) -> str:
         for process in self.bare.values():
@@ -277,15 +303,18 @@ def run(args: argparse.Namespace) -> int:
                         for _round in range(ROUNDS):
                             for target, url in apps.urls.items():
                                 batch = [signed(client, kind, checklist) for _ in range(part)]
+                                before = apps.cpu(target)
                                 results = load(url, batch, concurrency, work)
                                 cell.samples.setdefault(target, []).extend(results)
                                 if target != "bot":
+                                    cell.add_cpu(target, spent(before, apps.cpu(target)))
                                     continue
                                 for request, result in zip(batch, results, strict=True):
                                     if condition == "hanging" and not result["busy"]:
                                         hung_urls.add(_response_url(request))
                                 if condition == "healthy":
                                     settle(fake)
+                                cell.add_cpu(target, spent(before, apps.cpu(target)))
                         cells.append(cell)
                         print(_line(cell), flush=True)
                 if condition == "hanging":
@@ -327,6 +356,7 @@ def run(args: argparse.Namespace) -> int:
                             "kind": c.kind,
                             "concurrency": c.concurrency,
                             **{t: summary(s) for t, s in c.samples.items()},
+                            "cpu_ms_per_request": c.cpu_per_request(),
                         }
                         for c in cells
                     ],
@@ -366,7 +396,26 @@ def _line(cell: Cell) -> str:
     for target, samples in cell.samples.items():
         s = summary(samples)
         parts.append(f"{target}: p50 {s['p50']:.1f} p99 {s['p99']:.1f} err {s['errors']}")
+    cpu = cell.cpu_per_request()
+    parts.append("CPU ms/request " + ", ".join(f"{n} {v:.2f}" for n, v in cpu.items()))
     return " | ".join(parts)
+
+
+CPU_PARTS = ("bot front", "bot worker", "bare (default)", "bare (sync)")
+
+
+def cpu_report(cells: list[Cell]) -> list[str]:
+    """CPU milliseconds per request: the bot's front (what acks) and worker (the work
+    after the ack; in the hanging runs, only what it did before the next batch)."""
+    lines = [
+        "| Slack | request | concurrency | " + " | ".join(CPU_PARTS) + " |",
+        "|---|---|---:|" + "---:|" * len(CPU_PARTS),
+    ]
+    for cell in cells:
+        cpu = cell.cpu_per_request()
+        shown = " | ".join(f"{cpu[p]:.2f}" if p in cpu else "" for p in CPU_PARTS)
+        lines.append(f"| {cell.condition} | {cell.kind} | {cell.concurrency} | {shown} |")
+    return lines
 
 
 def report(cells: list[Cell], recovery: dict[str, Any]) -> str:
@@ -404,7 +453,9 @@ def report(cells: list[Cell], recovery: dict[str, Any]) -> str:
             f"- after Slack recovered: {recovery['delivered']} of {recovery['owed']} replies "
             f"delivered in {recovery['seconds']} s, {recovery['answered_twice']} twice"
         )
-    return "\n".join([*lines, "", *verdicts])
+    return "\n".join(
+        [*lines, "", "CPU milliseconds per request:", "", *cpu_report(cells), "", *verdicts]
+    )
 
 
 def main() -> None:
