@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
 
+from sandbox.health import Health
 from storage.models import Event, Hotfix
 from tests.conftest import (
     BOT_TOKEN,
@@ -33,7 +34,6 @@ from tests.databases import fresh_postgres_database
 from tests.git_fixtures import Origin
 from tests.harness.bot_process import BotProcess
 from tests.harness.fake_slack import FakeSlack
-from tests.harness.health_endpoint import Health
 from tests.harness.slack_client import SignedSlackClient
 from tests.test_ack_path import _descendants
 from tests.test_start import text_of
