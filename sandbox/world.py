@@ -285,9 +285,11 @@ def policy(
     health_url: str,
     github_repository: str | None = None,
     step_seconds: float = 1.0,
+    monitoring: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The bot's policy for the sandbox: the sample team's roles and short durations, so the
-    whole procedure can be walked through in about ten minutes."""
+    whole procedure can be walked through in about ten minutes (``monitoring`` shortens the
+    window further, for a quick run)."""
     people = {p.name: p for p in TEAM}
     deploy = [
         sys.executable,
@@ -299,9 +301,10 @@ def policy(
         "--step-seconds",
         str(step_seconds),
     ]
+    # Merged back by the bot itself, so the sandbox shows the merges in git at once.
     repository: dict[str, Any] = {"remote": world.origin_url, "merge_strategy": "direct"}
     if github_repository:
-        repository = {"remote": world.origin_url, "github": github_repository}
+        repository["github"] = github_repository
     return {
         "repository": repository,
         "roles": {
@@ -334,7 +337,7 @@ def policy(
             "health_timeout": "30s",
             "dashboards": {"Checkout errors": "http://127.0.0.1:3000/sandbox#health"},
         },
-        "monitoring": {"interval": "1m", "window": "3m"},
+        "monitoring": monitoring or {"interval": "1m", "window": "3m"},
     }
 
 

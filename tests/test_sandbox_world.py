@@ -17,13 +17,16 @@ from git import Repo
 
 from sandbox import world as sample
 from sandbox.health import Health
-from storage.models import Event, Hotfix
+from storage.models import Event, Hotfix, ReviewTicks
 from tests.conftest import BOT_TOKEN, RunningBot, manifest_scopes
+from tests.harness.fake_github import FakeGitHub
 from tests.harness.fake_slack import FakeSlack
 from workflows.config import load_policy
+from workflows.review import REVIEW_ITEMS
 
 CHANNEL = sample.CHANNEL["id"]
 ALICE, DANA, OMAR = (sample.person(n).user_id for n in ("alice", "dana", "omar"))
+REPO = "sandbox/checkout"
 
 
 @pytest.fixture
@@ -163,8 +166,30 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
+def fake_github(world: sample.World) -> Iterator[FakeGitHub]:
+    """GitHub for the sample repository, backed by the world's origin."""
+    with FakeGitHub() as github:
+        github.add_repo(REPO, str(world.origin))
+        for member in sample.TEAM:
+            github.add_user(member.github)
+        yield github
+        github.assert_valid()
+
+
+@pytest.fixture
+def github_settings(fake_github: FakeGitHub) -> dict[str, str]:
+    return {"github_token": fake_github.token, "github_api_url": fake_github.api_url}
+
+
+@pytest.fixture
 def policy_path(world: sample.World, health: Health) -> Path:
-    return sample.write_policy(world, health_url=health.url)
+    return sample.write_policy(
+        world,
+        health_url=health.url,
+        github_repository=REPO,
+        step_seconds=0.2,
+        monitoring={"interval": "2s", "window": "4s"},
+    )
 
 
 def thread(bot: RunningBot, starts: str) -> list[dict]:
@@ -174,44 +199,101 @@ def thread(bot: RunningBot, starts: str) -> list[dict]:
     return [m for m in bot.fake.thread(CHANNEL, cards[0]["ts"]) if m["text"].startswith(starts)]
 
 
-def test_a_hotfix_in_the_sample_world_is_cut_from_production_and_takes_the_fix(
-    running_bot: RunningBot, world: sample.World
-) -> None:
-    bot = running_bot
-    before = len(bot.fake.views())
-    answer = bot.slack.slash(
-        "start CHK-1 critical Coupons are taken off twice", user_id=ALICE, channel_id=CHANNEL
+def message(bot: RunningBot, starts: str, timeout: float = 20) -> dict:
+    """The thread message starting with ``starts``, as it is now."""
+    [found] = bot.fake.wait_for(lambda: thread(bot, starts), timeout=timeout)
+    return bot.fake.message(CHANNEL, found["ts"])
+
+
+def click(bot: RunningBot, starts: str, label: str, user: str) -> None:
+    answer = bot.slack.click(
+        channel_id=CHANNEL, message=message(bot, starts), label=label, user_id=user
     )
     assert answer.status == 200
+
+
+def command(bot: RunningBot, text: str, user: str = ALICE) -> None:
+    assert bot.slack.slash(text, user_id=user, channel_id=CHANNEL).status == 200
+
+
+def state(bot: RunningBot, wanted: str, timeout: float = 30) -> Hotfix:
+    return bot.fake.wait_for(
+        lambda: next((h for h in bot.rows(Hotfix) if h.state == wanted), None),
+        timeout=timeout,
+        message=f"state {wanted}",
+    )
+
+
+def approved(bot: RunningBot) -> Hotfix:
+    """CHK-1, critical, declared by Alice and approved by the three roles it needs."""
+    before = len(bot.fake.views())
+    command(bot, "start CHK-1 critical Coupons are taken off twice")
     modal = bot.fake.wait_for(lambda: bot.fake.views()[before:])[0]
     bot.slack.submit_view(modal["id"], user_id=ALICE, values={"Impact": "Every coupon order"})
     bot.fake.wait_for(lambda: any(e.kind == "base_chosen" for e in bot.rows(Event)))
-    for user, role in ((OMAR, "On-call Lead"), (DANA, "Engineering Manager")):
-        [approvers] = bot.fake.wait_for(lambda: thread(bot, "Approvers for"))
-        current = bot.fake.message(CHANNEL, approvers["ts"])
-        clicked = bot.slack.click(
-            channel_id=CHANNEL, message=current, label=f"Approve as {role}", user_id=user
-        )
-        assert clicked.status == 200
+    approvers = [
+        (OMAR, "On-call Lead"),
+        (DANA, "Engineering Manager"),
+        (sample.person("chloe").user_id, "CTO"),
+    ]
+    for user, role in approvers:
+        click(bot, "Approvers for", f"Approve as {role}", user)
         bot.fake.wait_for(
-            lambda role=role, ts=approvers["ts"]: (
-                f"Approve as {role}" not in json.dumps(bot.fake.message(CHANNEL, ts)["blocks"])
+            lambda role=role: (
+                f"Approve as {role}" not in json.dumps(message(bot, "Approvers for")["blocks"])
             )
         )
-    # A critical hotfix needs the CTO too.
-    [approvers] = thread(bot, "Approvers for")
-    bot.slack.click(
-        channel_id=CHANNEL,
-        message=bot.fake.message(CHANNEL, approvers["ts"]),
-        label="Approve as CTO",
-        user_id=sample.person("chloe").user_id,
-    )
-    hotfix = bot.fake.wait_for(
-        lambda: next((h for h in bot.rows(Hotfix) if h.state == "fixing"), None), timeout=20
-    )
+    return state(bot, "fixing")
+
+
+def test_a_hotfix_in_the_sample_world_is_cut_from_production_and_takes_the_fix(
+    running_bot: RunningBot, world: sample.World
+) -> None:
+    hotfix = approved(running_bot)
     assert (hotfix.base_tag, hotfix.version) == ("v1.2.3", "v1.2.4")
     origin = Repo(world.origin)
     assert origin.heads[hotfix.branch].commit == origin.tags["v1.2.3"].commit
-
     sha = sample.make_fix(world, hotfix.branch)
     assert origin.heads[hotfix.branch].commit.hexsha == sha
+
+
+def test_a_whole_hotfix_in_the_sample_world_from_start_to_the_post_mortem(
+    running_bot: RunningBot, world: sample.World, fake_github: FakeGitHub, health: Health
+) -> None:
+    bot = running_bot
+    hotfix = approved(bot)
+    head = sample.make_fix(world, hotfix.branch)
+    command(bot, "pr HF-1")
+    checklist = message(bot, "Hotfix Review Checklist")
+    hotfix = bot.rows(Hotfix)[0]
+    fake_github.add_review(REPO, hotfix.pr_number, "riley-reviewer", "APPROVED", commit_id=head)
+    ticked = bot.slack.select_checkboxes(
+        channel_id=CHANNEL,
+        ts=checklist["ts"],
+        action_id="hotfix_checklist",
+        values=[item for item, _ in REVIEW_ITEMS],
+        user_id=OMAR,
+    )
+    assert ticked.status == 200
+    bot.fake.wait_for(lambda: any(r.reviewer_id == OMAR for r in bot.rows(ReviewTicks)))
+    click(bot, "Hotfix Review Checklist", "Approve review", OMAR)
+    state(bot, "ready_to_deploy")
+
+    click(bot, "Pre-deploy checklist", "Tag & deploy v1.2.4", OMAR)
+    state(bot, "monitoring", timeout=60)
+    origin = Repo(world.origin)
+    assert origin.tags["v1.2.4"].commit.hexsha == head
+    live = world.deployed()
+    assert live is not None and (live["version"], live["hotfix"]) == ("v1.2.4", "HF-1")
+    click(bot, "📈", "All green", OMAR)
+    state(bot, "merging_back", timeout=30)
+    assert health.hits >= 2  # the deploy's check and the window's pings
+
+    command(bot, "merge-back HF-1")
+    state(bot, "closed", timeout=60)
+    for target in ("main", "develop"):
+        assert head in {p.hexsha for p in origin.heads[target].commit.parents}
+    bot.fake.wait_for(
+        lambda: [f for f in bot.fake.files() if f["name"] == "postmortem-HF-1.md" and f["shared"]],
+        timeout=30,
+    )
