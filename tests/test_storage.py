@@ -133,3 +133,69 @@ def test_hotfixes_under_review_keep_their_reviewed_head_across_the_upgrade(engin
         heads = dict(session.execute(select(Hotfix.id, Hotfix.review_head)).all())
     # The head approved; else the head CI was last read on; nothing before a PR.
     assert heads == {1: "a" * 40, 2: "d" * 40, 3: None}
+
+
+def test_a_hotfix_in_a_phase_at_the_upgrade_keeps_the_time_it_entered_that_phase(engine) -> None:
+    migrate(engine, "0009")
+    tables = MetaData()
+    tables.reflect(engine)
+    hotfixes, events = tables.tables["hotfixes"], tables.tables["events"]
+    start = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    common = {
+        "title": "T",
+        "severity": "high",
+        "impact": "I",
+        "discovered_at": start,
+        "reporter_id": "U0A",
+        "requester_id": "U0A",
+        "required_roles": [],
+        "channel_id": "C0",
+        "created_at": start,
+        "updated_at": start,
+        "security_fix": False,
+        "needs_migration": False,
+    }
+
+    def move(hotfix_id: int, minutes: int, before: str | None, after: str) -> dict:
+        return {
+            "hotfix_id": hotfix_id,
+            "at": start + timedelta(minutes=minutes),
+            "actor": "U0B",
+            "kind": "move",
+            "from_state": before,
+            "to_state": after,
+            "detail": {},
+        }
+
+    with engine.begin() as connection:
+        connection.execute(
+            hotfixes.insert(),
+            [
+                {"id": 1, "state": "fixing", **common},
+                {"id": 2, "state": "deploy_failed", **common},
+                {"id": 3, "state": "closed", **common},
+            ],
+        )
+        connection.execute(
+            events.insert(),
+            [
+                move(1, 0, None, "awaiting_approval"),
+                move(1, 5, "awaiting_approval", "approved"),
+                move(1, 7, "approved", "fixing"),
+                move(1, 20, "fixing", "fixing"),  # a note on the timeline: still fixing
+                move(2, 0, None, "awaiting_approval"),
+                move(2, 30, "in_review", "ready_to_deploy"),
+                move(2, 34, "ready_to_deploy", "deploying"),
+                move(2, 40, "deploying", "deploy_failed"),  # still the deploy phase
+                move(3, 0, None, "awaiting_approval"),
+                move(3, 60, "merging_back", "closed"),
+            ],
+        )
+    migrate(engine)
+    with transaction(make_sessions(engine)) as session:
+        started = dict(session.execute(select(Hotfix.id, Hotfix.phase_started_at)).all())
+    assert started == {
+        1: start + timedelta(minutes=7),
+        2: start + timedelta(minutes=30),
+        3: None,
+    }
