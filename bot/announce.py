@@ -31,9 +31,10 @@ from bot.outbox import Outbox
 from storage.db import DatabaseUnavailable
 from storage.models import Event
 from workflows.config import Policy
-from workflows.hotfixes import HotfixService, HotfixSnapshot
+from workflows.hotfixes import HotfixService
 from workflows.lifecycle import state_name
 from workflows.record import TimelineEvent
+from workflows.snapshot import HotfixSnapshot
 
 log = logging.getLogger(__name__)
 

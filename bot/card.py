@@ -27,8 +27,9 @@ from bot.render.notices import card_not_posted
 from bot.render.review import checklist_text, render_checklist
 from bot.slack_api import error_code, is_transient, retry_after
 from storage.db import DatabaseUnavailable
-from workflows.hotfixes import BOT_ACTOR, HotfixService, HotfixSnapshot, MessageRef
+from workflows.hotfixes import BOT_ACTOR, HotfixService
 from workflows.scheduler import Timers
+from workflows.snapshot import HotfixSnapshot, MessageRef
 
 log = logging.getLogger(__name__)
 

@@ -37,10 +37,11 @@ from workflows.deployment import (
 from workflows.durations import format_duration
 from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed
-from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot, MessageRef
+from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService
 from workflows.lifecycle import HotfixLifecycle
 from workflows.roles import mention, role_title
 from workflows.scheduler import Timers
+from workflows.snapshot import HotfixSnapshot, MessageRef
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from bot.card import CardPublisher, slack_error_code
 from bot.render.approvals import escalation_notice
 from storage.db import DatabaseUnavailable
 from workflows.config import Policy
-from workflows.hotfixes import HotfixService, HotfixSnapshot
+from workflows.hotfixes import HotfixService
 from workflows.scheduler import Timers
+from workflows.snapshot import HotfixSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from bot.render.timeline import record_markdown
 from storage.db import DatabaseUnavailable, make_engine, make_sessions
 from workflows.config import ConfigError, database_url, load_settings
 from workflows.errors import HotfixNotFound
-from workflows.hotfixes import parse_key
 from workflows.record import load_record
+from workflows.snapshot import parse_key
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2

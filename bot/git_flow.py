@@ -25,15 +25,10 @@ from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed
 from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import HotfixGit
-from workflows.hotfixes import (
-    REVIEW_STATES,
-    HotfixMovedOn,
-    HotfixService,
-    HotfixSnapshot,
-    MessageRef,
-)
+from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn, HotfixService
 from workflows.review import PR_STATES, HotfixReview, ReviewReset
 from workflows.scheduler import Timers
+from workflows.snapshot import HotfixSnapshot, MessageRef
 
 log = logging.getLogger(__name__)
 

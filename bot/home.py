@@ -13,8 +13,8 @@ from bot.render.notices import HOME_LIMIT
 from bot.render.waiting import waits_on
 from bot.services import BotServices
 from workflows.history import closed_since, daily_medians
-from workflows.hotfixes import HotfixSnapshot
 from workflows.roles import RolesUnavailable, role_title
+from workflows.snapshot import HotfixSnapshot
 
 
 def offers(

@@ -22,8 +22,9 @@ from bot.render.waiting import waits_on
 from storage.db import DatabaseUnavailable
 from workflows.budgets import NUDGED, PhaseClock
 from workflows.config import Policy
-from workflows.hotfixes import HotfixService, HotfixSnapshot
+from workflows.hotfixes import HotfixService
 from workflows.scheduler import Timers
+from workflows.snapshot import HotfixSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from bot.git_flow import GitFlow
 from bot.render.security import security_checklist
 from storage.db import DatabaseUnavailable
 from workflows.errors import DomainError
-from workflows.hotfixes import BOT_ACTOR, HotfixService, HotfixSnapshot
+from workflows.hotfixes import BOT_ACTOR, HotfixService
 from workflows.lifecycle import Refused
 from workflows.roles import mention
 from workflows.security_close import (
@@ -20,6 +20,7 @@ from workflows.security_close import (
     WAIVED,
     security_pending,
 )
+from workflows.snapshot import HotfixSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from bot.git_flow import GitFlow
 from bot.postmortem import PostMortems
 from bot.security_close import SecurityCloseOut
 from workflows.config import Policy
-from workflows.hotfixes import HotfixService, HotfixSnapshot
+from workflows.hotfixes import HotfixService
 from workflows.roles import RolesUnavailable
+from workflows.snapshot import HotfixSnapshot
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from bot.render.notices import list_blocks, status_blocks, usage_blocks
 from tests.harness.fake_slack import validate_blocks, validate_view
 from workflows.assessment import Assessment, CommandLine
 from workflows.history import Closed
-from workflows.hotfixes import ApprovalRecord, HotfixSnapshot
 from workflows.lifecycle import HotfixLifecycle
 from workflows.severity import Severity
+from workflows.snapshot import ApprovalRecord, HotfixSnapshot
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 NASTY = "<!channel> & <@U0CTO> " + "&<>" * 700  # escapes to far more than it looks

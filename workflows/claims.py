@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,9 +23,7 @@ from storage.models import Event, Hotfix
 from workflows.budgets import phase_of
 from workflows.config import Policy
 from workflows.record import TimelineEvent
-
-if TYPE_CHECKING:
-    from workflows.hotfixes import HotfixSnapshot
+from workflows.snapshot import HotfixSnapshot
 
 BOT_ACTOR = "hotfix-bot"
 

@@ -21,8 +21,9 @@ from workflows.durations import format_duration
 from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed, Repository, TagResult
 from workflows.hotfix_git import HotfixGit
-from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot
+from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService
 from workflows.lifecycle import Refused
+from workflows.snapshot import HotfixSnapshot
 
 #: The procedure's "Database Migration Hotfix Pattern", ticked before a migration deploys.
 MIGRATION_ITEMS: tuple[tuple[str, str], ...] = (

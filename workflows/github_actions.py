@@ -6,7 +6,7 @@ deploy's runs, not the hotfix PR), and use its bounded calls (``_call``, ``_repo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,13 +38,10 @@ class WorkflowRunInfo:
 
 
 class WorkflowRuns:
-    """The Actions part of ``GitHubRepository``."""
+    """The Actions part of ``GitHubRepository``, which provides its bounded calls."""
 
-    def _call(self, operation: str) -> AbstractContextManager[None]:
-        raise NotImplementedError
-
-    def _repo(self) -> Repository:
-        raise NotImplementedError
+    _call: Callable[[str], AbstractContextManager[None]]
+    _repo: Callable[[], Repository]
 
     def dispatch_workflow(self, workflow: str, ref: str, inputs: Mapping[str, str]) -> int | None:
         """Start ``workflow`` (a file name or id) on ``ref``: the run's id when GitHub says

@@ -26,7 +26,7 @@ from workflows.git_repo import (
     validate_branch_name,
 )
 from workflows.github_client import GitHubRepository
-from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService, HotfixSnapshot
+from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService
 from workflows.naming import (
     Disclosure,
     branch_name,
@@ -35,6 +35,7 @@ from workflows.naming import (
     tag_message,
 )
 from workflows.security_close import security_pending
+from workflows.snapshot import HotfixSnapshot
 
 #: While these hold, the base tag may still be chosen (no branch exists yet).
 BASE_STATES = ("awaiting_approval", "approved")

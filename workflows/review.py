@@ -20,16 +20,11 @@ from workflows.github_client import (
     GitHubRepository,
     PullRequestInfo,
 )
-from workflows.hotfixes import (
-    BOT_ACTOR,
-    REVIEW_STATES,
-    HotfixMovedOn,
-    HotfixService,
-    HotfixSnapshot,
-)
+from workflows.hotfixes import BOT_ACTOR, REVIEW_STATES, HotfixMovedOn, HotfixService
 from workflows.lifecycle import Refused
 from workflows.naming import Disclosure, find_disclosures
 from workflows.roles import mention
+from workflows.snapshot import HotfixSnapshot
 
 #: The procedure's "Hotfix Review Checklist" (id, text); security items for security fixes.
 REVIEW_ITEMS: tuple[tuple[str, str], ...] = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from workflows.hotfixes import HotfixSnapshot
+from workflows.snapshot import HotfixSnapshot
 
 SECURITY_ITEMS: Final = (
     ("sec_internal", "Internal teams notified first"),

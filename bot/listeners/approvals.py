@@ -26,7 +26,7 @@ from bot.render.approvals import (
 from bot.router import Router
 from bot.services import BotServices
 from workflows.errors import DomainError, HotfixNotFound
-from workflows.hotfixes import HotfixSnapshot
+from workflows.snapshot import HotfixSnapshot
 
 REASON_FORMS = {"reject": CallbackId.REJECT, "override": CallbackId.OVERRIDE}
 APPROVE = re.compile(rf"^{ActionId.APPROVE}:(?P<role>[a-z][a-z0-9_]{{0,63}})$")

@@ -26,7 +26,8 @@ from bot.services import BotServices
 from workflows.assessment import parse_start_arguments
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.github_client import GitHubFailed
-from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn, HotfixSnapshot, parse_key
+from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn
+from workflows.snapshot import HotfixSnapshot, parse_key
 
 ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
 BASE_USAGE = "Usage: `/hotfix base HF-n <production tag>`, for example `/hotfix base HF-3 v1.2.3`."

@@ -19,10 +19,10 @@ from slack_sdk.models.views import View
 
 from bot import mrkdwn
 from bot.ids import ActionId, BlockId, CallbackId, approve_action_id
-from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import OVERRIDE_ROLES, state_name
 from workflows.roles import mention, role_title
 from workflows.severity import Severity
+from workflows.snapshot import HotfixSnapshot
 
 Principals = Callable[[str], tuple[str, ...]]
 REASON_MAX = 1000

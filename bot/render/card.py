@@ -16,9 +16,9 @@ from slack_sdk.models.blocks import (
 from bot import mrkdwn
 from bot.render.approvals import approvals_text, outcome_line
 from workflows.durations import format_duration
-from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import PHASES, is_final, state_name
 from workflows.roles import role_title
+from workflows.snapshot import HotfixSnapshot
 
 PHASE_LABELS: dict[str, str] = {
     "awaiting_approval": "Approval",

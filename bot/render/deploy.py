@@ -24,7 +24,7 @@ from bot.ids import ActionId, BlockId
 from bot.render.card import ci_text
 from workflows.deploy import Health
 from workflows.deployment import MIGRATION_ITEMS, VERIFY_ITEMS, Ping
-from workflows.hotfixes import HotfixSnapshot
+from workflows.snapshot import HotfixSnapshot
 
 TAIL_SHOWN = 12  # lines of output in the thread
 TAIL_CHARS = 2500

@@ -18,10 +18,10 @@ from bot.ids import ActionId, BlockId
 from workflows.durations import format_duration
 from workflows.github_client import GitHubFailed
 from workflows.hotfix_git import MergeBackReport
-from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import state_name
 from workflows.naming import Disclosure
 from workflows.review import TESTING_ITEMS, OpenedPullRequest, ReviewReset
+from workflows.snapshot import HotfixSnapshot
 
 
 def _button(label: str, action: ActionId, hotfix: HotfixSnapshot, style: str | None = None):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from slack_sdk.models.blocks import (
     Block,
@@ -20,12 +21,13 @@ from slack_sdk.models.views import View
 from bot import mrkdwn
 from bot.render.notices import HOME_LIMIT, USAGE, Visible, shown_title
 from workflows.history import Closed, daily_medians, median_to_deploy, sparkline
-from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import state_name
+from workflows.snapshot import HotfixSnapshot
 
 CLOSED_LIMIT = 20
 WAITING_LIMIT = 15
 HISTORY_DAYS = 30
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,46 +59,44 @@ def home_view(
     """``waiting``: (hotfix, what the viewer can do) pairs; ``closed``: the last 30 days."""
     blocks: list[Block] = [HeaderBlock(text="Hotfix Bot")]
 
-    blocks.append(_line("*Waiting for you*"))
-    for item, what in waiting[:WAITING_LIMIT]:
+    def waiting_line(pair: tuple[Active, str]) -> str:
+        item, what = pair
         h = item.hotfix
-        blocks.append(_line(f"👉 {_keyed(h.key, item.link)} · {shown_title(h, visible)} — {what}"))
-    if not waiting:
-        blocks.append(_line("Nothing waits for you."))
+        return f"👉 {_keyed(h.key, item.link)} · {shown_title(h, visible)} — {what}"
 
-    blocks += [DividerBlock(), _line("*Active hotfixes*")]
-    for item in active[:HOME_LIMIT]:
+    def active_line(item: Active) -> str:
         h = item.hotfix
-        blocks.append(
-            _line(
-                f"{h.severity.emoji} {_keyed(h.key, item.link)} · {shown_title(h, visible)} — "
-                f"{state_name(h.state)} · {mrkdwn.elapsed(now - h.created_at)} · "
-                f"waiting on {item.waits_on} · {mrkdwn.channel(h.channel_id)}"
-            )
+        return (
+            f"{h.severity.emoji} {_keyed(h.key, item.link)} · {shown_title(h, visible)} — "
+            f"{state_name(h.state)} · {mrkdwn.elapsed(now - h.created_at)} · "
+            f"waiting on {item.waits_on} · {mrkdwn.channel(h.channel_id)}"
         )
-    if not active:
-        blocks.append(_line("None right now."))
-    elif len(active) > HOME_LIMIT:
-        blocks.append(_context(f"…and {len(active) - HOME_LIMIT} more."))
 
-    blocks += [DividerBlock(), _line(f"*Closed in the last {HISTORY_DAYS} days*")]
-    for c in closed[:CLOSED_LIMIT]:
+    def closed_line(c: Closed) -> str:
         title = (
             f"🔒 Security fix (details in {mrkdwn.channel(c.channel_id)})"
             if c.security_fix and not visible(c)  # type: ignore[arg-type]
             else mrkdwn.fit(c.title, 150)
         )
         deployed = f", deployed after {mrkdwn.elapsed(c.to_deploy)}" if c.to_deploy else ""
-        blocks.append(
-            _line(
-                f"✅ *{c.key}* · {title} — {mrkdwn.elapsed(c.duration)}{deployed} · closed "
-                f"{mrkdwn.date(c.closed_at, '{date_short}')}"
-            )
+        return (
+            f"✅ *{c.key}* · {title} — {mrkdwn.elapsed(c.duration)}{deployed} · closed "
+            f"{mrkdwn.date(c.closed_at, '{date_short}')}"
         )
-    if not closed:
-        blocks.append(_line("None closed."))
-    elif len(closed) > CLOSED_LIMIT:
-        blocks.append(_context(f"…and {len(closed) - CLOSED_LIMIT} more."))
+
+    blocks += _listed(
+        "*Waiting for you*", waiting, waiting_line, WAITING_LIMIT, "Nothing waits for you."
+    )
+    blocks += [DividerBlock()]
+    blocks += _listed("*Active hotfixes*", active, active_line, HOME_LIMIT, "None right now.")
+    blocks += [DividerBlock()]
+    blocks += _listed(
+        f"*Closed in the last {HISTORY_DAYS} days*",
+        closed,
+        closed_line,
+        CLOSED_LIMIT,
+        "None closed.",
+    )
     blocks.append(_context(_median_words(closed, now)))
     if chart_url and any(c.to_deploy for c in closed):
         blocks.append(
@@ -114,6 +114,18 @@ def home_view(
         )
     )
     return View(type="home", blocks=blocks)
+
+
+def _listed(
+    heading: str, items: Sequence[T], line: Callable[[T], str], limit: int, empty: str
+) -> list[Block]:
+    """A heading, a line per item up to ``limit`` (then how many more), or ``empty``."""
+    blocks: list[Block] = [_line(heading), *(_line(line(i)) for i in items[:limit])]
+    if not items:
+        blocks.append(_line(empty))
+    elif len(items) > limit:
+        blocks.append(_context(f"…and {len(items) - limit} more."))
+    return blocks
 
 
 def _context(text: str) -> ContextBlock:

@@ -17,9 +17,9 @@ from bot import mrkdwn
 from bot.ids import ActionId, BlockId, Command
 from bot.render.card import card_text, render_card
 from bot.render.timeline import TimelineEntry, timeline_line
-from workflows.hotfixes import HotfixSnapshot
 from workflows.lifecycle import state_name
 from workflows.roles import role_title
+from workflows.snapshot import HotfixSnapshot
 
 TIMELINE_LIMIT = 15
 

@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import (
 
 from bot import mrkdwn
 from bot.ids import ActionId, BlockId
-from workflows.hotfixes import HotfixSnapshot
 from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS, required_items
+from workflows.snapshot import HotfixSnapshot
 
 
 def _options(items: tuple[tuple[str, str], ...]) -> list[Option]:

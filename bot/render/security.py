@@ -14,8 +14,8 @@ from slack_sdk.models.blocks import (
 
 from bot.ids import ActionId, BlockId
 from bot.render.deploy import checklist_block_id
-from workflows.hotfixes import HotfixSnapshot
 from workflows.security_close import SECURITY_ITEMS
+from workflows.snapshot import HotfixSnapshot
 
 
 def security_checklist(hotfix: HotfixSnapshot, holders: str) -> tuple[str, list[Block]]:

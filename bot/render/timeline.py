@@ -16,10 +16,11 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot import mrkdwn
 from workflows.budgets import PHASE_TITLES
-from workflows.hotfixes import BOT_ACTOR, HotfixSnapshot
+from workflows.hotfixes import BOT_ACTOR
 from workflows.lifecycle import state_name
 from workflows.record import HotfixRecord
 from workflows.roles import role_title
+from workflows.snapshot import HotfixSnapshot
 
 SECTION_CHARS = 3000  # Slack's limit on a section's text
 TIMELINE_SECTIONS = 45  # of the 50 blocks a message may have

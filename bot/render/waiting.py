@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from workflows.hotfixes import HotfixSnapshot
 from workflows.roles import mention, role_title
+from workflows.snapshot import HotfixSnapshot
 
 Principals = Callable[[str], Sequence[str]]
 
