@@ -41,10 +41,10 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from bench.cpu import cpu_seconds, spent  # noqa: E402
+from sandbox.slack_requests import SignedSlackClient, sign  # noqa: E402
+from sandbox.slack_server import FakeSlack  # noqa: E402
 from tests.git_fixtures import build_origin  # noqa: E402
 from tests.harness.bot_process import BotProcess, free_port, pinned  # noqa: E402
-from tests.harness.fake_slack import FakeSlack  # noqa: E402
-from tests.harness.slack_client import SignedSlackClient, sign  # noqa: E402
 
 TOKEN = "xoxb-bench-token"
 SECRET = "bench-signing-secret"

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from app import HotfixBot, create_app
 from sandbox.health import Health
+from sandbox.slack_requests import SignedSlackClient
+from sandbox.slack_server import FakeSlack
 from storage.db import transaction
 from storage.models import Base
 from tests.databases import BACKENDS, database
 from tests.harness.bot_process import BotProcess
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_client import SignedSlackClient
 from tests.harness.wsgi_server import BackgroundServer
 from workflows.config import Settings, load_policy
 

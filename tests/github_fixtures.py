@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.github_server import FakeGitHub
 from tests.git_fixtures import Origin
-from tests.harness.fake_github import FakeGitHub
 
 REPO = "acme/api"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import urllib.request
 
+from sandbox.github_server import FakeGitHub
 from storage.models import Hotfix, ReviewTicks
 from tests.conftest import INCIDENT_CHANNEL, ONCALL, REQUESTER, RunningBot
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
-from tests.harness.fake_github import FakeGitHub
 from tests.test_approvals import click, in_thread
 from tests.test_commands import reply
 from tests.test_git_flow import FIXED, approve_all

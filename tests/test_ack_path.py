@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from bot.ack import BUSY
+from sandbox.slack_server import FakeSlack
 from storage.models import Approval, Event, Hotfix, SlackDelivery
 from tests.conftest import (
     CTO,
@@ -37,7 +38,6 @@ from tests.conftest import (
     write_policy,
 )
 from tests.git_fixtures import Origin
-from tests.harness.fake_slack import FakeSlack
 from tests.test_approvals import card, in_thread, open_hotfix
 from tests.test_start import text_of
 

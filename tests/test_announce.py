@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.slack_server import FakeSlack
 from storage.models import Hotfix
 from tests.conftest import EM, INCIDENT_CHANNEL, ONCALL, REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
-from tests.harness.fake_slack import FakeSlack
 from tests.harness.webhook_receiver import WebhookReceiver
 from tests.test_approvals import card, click, in_thread, open_hotfix
 from tests.test_start import start

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.slack_server import FakeSlack
 from storage.models import Approval, Event, Hotfix
 from tests.conftest import (
     CTO,
@@ -21,7 +22,6 @@ from tests.conftest import (
     write_policy,
 )
 from tests.git_fixtures import Origin
-from tests.harness.fake_slack import FakeSlack
 from tests.test_start import start, text_of
 
 BOTH_HATS = "U0DANA"  # Dana is Engineering Manager and, in this module's policy, CTO too

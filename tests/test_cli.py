@@ -16,6 +16,9 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, inspect
 
+from sandbox.github_server import FakeGitHub
+from sandbox.slack_requests import SignedSlackClient
+from sandbox.slack_server import FakeSlack
 from tests.conftest import (
     BOT_TOKEN,
     INCIDENT_CHANNEL,
@@ -26,9 +29,6 @@ from tests.conftest import (
     write_policy,
 )
 from tests.git_fixtures import Origin
-from tests.harness.fake_github import FakeGitHub
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_client import SignedSlackClient
 
 HOTFIX_BOT = str(Path(sys.executable).with_name("hotfix-bot"))
 

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from sandbox.slack_requests import SignedSlackClient
+from sandbox.slack_server import FakeSlack
 from storage.models import Approval, Event, Hotfix
 from tests.conftest import (
     BOT_TOKEN,
@@ -25,8 +27,6 @@ from tests.conftest import (
 from tests.databases import fresh_postgres_database
 from tests.git_fixtures import Origin
 from tests.harness.bot_process import BotProcess
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_client import SignedSlackClient
 
 CLICKS = 20
 

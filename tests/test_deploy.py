@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.github_server import FakeGitHub
 from sandbox.health import Health
+from sandbox.slack_server import FakeSlack
 from storage.models import Event, Hotfix
 from tests.conftest import EM, INCIDENT_CHANNEL, ONCALL, REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
-from tests.harness.fake_github import FakeGitHub
-from tests.harness.fake_slack import FakeSlack
 from tests.review_steps import review_passed, tick, tick_checkboxes
 from tests.test_approvals import card, click, in_thread, said_to
 from tests.test_commands import reply

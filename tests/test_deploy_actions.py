@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.github_server import FakeGitHub
 from sandbox.health import Health
 from storage.models import Hotfix
 from tests.conftest import EM, INCIDENT_CHANNEL, ONCALL, REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
-from tests.harness.fake_github import FakeGitHub
 from tests.review_steps import review_passed
 from tests.test_approvals import card, click, in_thread
 from tests.test_deploy import panel, state, thread_texts, wait_state

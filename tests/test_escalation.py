@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.slack_requests import SignedSlackClient
+from sandbox.slack_server import FakeSlack
 from storage.models import Event, Hotfix
 from tests.conftest import (
     BOT_TOKEN,
@@ -22,8 +24,6 @@ from tests.conftest import (
 )
 from tests.git_fixtures import Origin
 from tests.harness.bot_process import BotProcess
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_client import SignedSlackClient
 from tests.test_approvals import approvals_message, card, click, open_hotfix
 
 BUDGET = 1.0

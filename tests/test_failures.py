@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from sandbox.slack_requests import sign
 from storage.db import UNAVAILABLE_MESSAGE
 from storage.models import Approval, Event, Hotfix, SlackMessage
 from tests.conftest import EM, INCIDENT_CHANNEL, REQUESTER, RunningBot
 from tests.databases import POSTGRES_ADMIN_URL, fresh_postgres_database
-from tests.harness.slack_client import sign
 from tests.test_start import start, text_of
 
 

@@ -1,4 +1,4 @@
-"""The fake GitHub (tests/harness/fake_github.py) driven by the real PyGithub client.
+"""The fake GitHub (sandbox/github_server.py) driven by the real PyGithub client.
 
 No bot code is involved: these tests pin down that PyGithub works against the fake unchanged,
 that the fake's state follows the real bare git repository behind it, that injected failures
@@ -23,7 +23,7 @@ import pytest
 import requests
 from github import Auth, Github, GithubException
 
-from tests.harness.fake_github import (
+from sandbox.github_server import (
     DEFAULT_SPEC_PATH,
     FakeGitHub,
     OpenApiChecker,

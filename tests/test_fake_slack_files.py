@@ -17,7 +17,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.harness.fake_slack import FakeSlack
+from sandbox.slack_server import FakeSlack
 
 TOKEN = "xoxb-test-token"
 SCOPES = ["chat:write", "files:write"]

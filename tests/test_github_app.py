@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.github_server import FakeGitHub
 from storage.models import Hotfix
 from tests.conftest import RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
-from tests.harness.fake_github import FakeGitHub
 from tests.review_steps import announced, ask_for_pr
 from tests.test_approvals import in_thread
 

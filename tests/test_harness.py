@@ -26,8 +26,8 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from tests.harness.fake_slack import FakeSlack, validate_blocks, validate_view, wait_for
-from tests.harness.slack_client import SignedSlackClient, sign
+from sandbox.slack_requests import SignedSlackClient, sign
+from sandbox.slack_server import FakeSlack, validate_blocks, validate_view, wait_for
 
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"

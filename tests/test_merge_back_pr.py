@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.github_server import FakeGitHub
 from storage.models import Hotfix
 from tests.conftest import REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
-from tests.harness.fake_github import FakeGitHub
 from tests.test_approvals import click, in_thread
 from tests.test_commands import reply
 from tests.test_git_flow import (

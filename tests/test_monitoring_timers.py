@@ -20,6 +20,8 @@ from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
 
 from sandbox.health import Health
+from sandbox.slack_requests import SignedSlackClient
+from sandbox.slack_server import FakeSlack
 from storage.models import Event, Hotfix
 from tests.conftest import (
     BOT_TOKEN,
@@ -33,8 +35,6 @@ from tests.conftest import (
 from tests.databases import fresh_postgres_database
 from tests.git_fixtures import Origin
 from tests.harness.bot_process import BotProcess
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_client import SignedSlackClient
 from tests.test_ack_path import _descendants
 from tests.test_start import text_of
 

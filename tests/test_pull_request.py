@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.github_server import FakeGitHub
 from storage.models import Event, Hotfix
 from tests.conftest import EM, REQUESTER, RunningBot, write_policy
 from tests.git_fixtures import Origin
 from tests.github_fixtures import REPO
-from tests.harness.fake_github import FakeGitHub
 from tests.review_steps import (
     TEST,
     announced,

@@ -14,7 +14,7 @@ from bot.render.assessment import assessment_modal, not_a_hotfix_view
 from bot.render.card import STATE_BADGES, render_assessment, render_card
 from bot.render.home import Active, home_view
 from bot.render.notices import list_blocks, status_blocks, usage_blocks
-from tests.harness.fake_slack import validate_blocks, validate_view
+from sandbox.slack_server import validate_blocks, validate_view
 from workflows.assessment import Assessment, CommandLine
 from workflows.history import Closed
 from workflows.lifecycle import HotfixLifecycle

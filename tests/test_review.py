@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.github_server import FakeGitHub
 from storage.models import Event, Hotfix, ReviewTicks
 from tests.conftest import (
     CTO,
@@ -19,7 +20,6 @@ from tests.conftest import (
 )
 from tests.git_fixtures import AUTHOR, Origin
 from tests.github_fixtures import REPO
-from tests.harness.fake_github import FakeGitHub
 from tests.review_steps import (
     checklist_of,
     flag_security,

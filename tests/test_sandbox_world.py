@@ -16,11 +16,11 @@ import pytest
 from git import Repo
 
 from sandbox import world as sample
+from sandbox.github_server import FakeGitHub
 from sandbox.health import Health
+from sandbox.slack_server import FakeSlack
 from storage.models import Event, Hotfix, ReviewTicks
 from tests.conftest import BOT_TOKEN, RunningBot, manifest_scopes
-from tests.harness.fake_github import FakeGitHub
-from tests.harness.fake_slack import FakeSlack
 from workflows.config import load_policy
 from workflows.review import REVIEW_ITEMS
 

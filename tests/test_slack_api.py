@@ -21,7 +21,7 @@ from bot.slack_api import (
     retry_after,
     retry_handlers,
 )
-from tests.harness.fake_slack import FakeSlack, wait_for
+from sandbox.slack_server import FakeSlack, wait_for
 
 TOKEN = "xoxb-test-token"
 

@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 from bot.render.notices import USAGE
+from sandbox.slack_requests import SignedSlackClient
+from sandbox.slack_server import FakeSlack
 from tests.conftest import BOT_TOKEN, INCIDENT_CHANNEL, POLICY, REQUESTER, ROOT
-from tests.harness.fake_slack import FakeSlack
-from tests.harness.slack_client import SignedSlackClient
 from tests.test_cli import clean_env, free_port
 
 APP_TOKEN = "xapp-1-A0APP-1-socket-mode-test-secret"

@@ -14,9 +14,9 @@ import pytest
 from app import main
 from bot.export import export
 from bot.render.timeline import record_markdown, timeline_blocks
+from sandbox.slack_server import validate_blocks
 from storage.models import Approval, Event
 from tests.conftest import EM, REQUESTER, RunningBot
-from tests.harness.fake_slack import validate_blocks
 from tests.test_approvals import click, open_hotfix
 from tests.test_commands import reply
 from tests.test_start import start, text_of

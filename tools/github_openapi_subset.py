@@ -33,7 +33,7 @@ VERSION = "23.0.2"
 """Pinned package version; bump it deliberately and re-run the fake GitHub's tests."""
 SPEC_IN_PACKAGE = "package/generated/api.github.com.json"
 DEFAULT_OUTPUT = (
-    Path(__file__).resolve().parent.parent / "tests/harness/openapi/api.github.com.subset.json"
+    Path(__file__).resolve().parent.parent / "sandbox/openapi/api.github.com.subset.json"
 )
 
 OPERATIONS: dict[str, tuple[str, ...]] = {
@@ -226,7 +226,7 @@ def build_subset(full: dict[str, Any], version: str) -> dict[str, Any]:
             "description": (
                 f"Trimmed subset of {PACKAGE}@{version} generated/api.github.com.json for the "
                 "Hotfix Bot's fake GitHub. Regenerate with tools/github_openapi_subset.py; "
-                "see tests/harness/openapi/README.md."
+                "see sandbox/openapi/README.md."
             ),
         },
         "servers": full["servers"],

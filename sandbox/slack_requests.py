@@ -29,7 +29,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.harness.fake_slack import FakeSlack
+from sandbox.slack_server import FakeSlack
 
 __all__ = ["Response", "SignedSlackClient", "sign"]
 
