@@ -12,7 +12,7 @@ $(BIN)/hotfix-bot: pyproject.toml
 	touch $@
 
 run: $(BIN)/hotfix-bot
-	$(BIN)/hotfix-bot serve
+	$(BIN)/hotfix-bot run
 
 test: $(BIN)/hotfix-bot
 	$(BIN)/pytest

@@ -46,6 +46,7 @@ from bot.services import BotServices
 from bot.slack_api import UNREACHABLE, Circuit, GuardedWebClient, ResponseUrls, retry_handlers
 from bot.slack_groups import slack_group_members
 from bot.split import WorkerLink, lower_priority, serve
+from sandbox.cli import add_arguments as sandbox_arguments
 from storage.db import database_reachable, make_engine, make_sessions, migrate
 from workflows.config import (
     ConfigError,
@@ -587,7 +588,13 @@ def _serve_http(settings: Settings, policy: Policy) -> int:
         if "bot" in state:
             state["bot"].close()
 
-    serve_wsgi(load, port=settings.port, log_level=settings.log_level, on_exit=close)
+    serve_wsgi(
+        load,
+        port=settings.port,
+        host=settings.host,
+        log_level=settings.log_level,
+        on_exit=close,
+    )
     return 0
 
 
@@ -595,6 +602,7 @@ def serve_wsgi(
     load: Callable[[], Callable[..., Iterable[bytes]]],
     *,
     port: int,
+    host: str = "0.0.0.0",
     log_level: str = "INFO",
     on_exit: Callable[[], None] = lambda: None,
 ) -> None:
@@ -618,7 +626,7 @@ def serve_wsgi(
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("logger_class", ThroughRoot)
-            self.cfg.set("bind", f"0.0.0.0:{port}")
+            self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", 1)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", HTTP_THREADS)
@@ -649,7 +657,9 @@ def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
     # Socket Mode needs no public URL; /healthz is still served for the orchestrator.
     # Only the health check: Socket Mode does no signature check, so /slack/events must not
     # be reachable over HTTP at all.
-    health = make_server("0.0.0.0", settings.port, hotfix_bot.health, handler_class=QuietHandler)
+    health = make_server(
+        settings.host, settings.port, hotfix_bot.health, handler_class=QuietHandler
+    )
     threading.Thread(target=health.serve_forever, daemon=True, name="healthz").start()
     assert settings.slack_app_token is not None
     handler = SocketModeHandler(hotfix_bot.bolt, settings.slack_app_token.get_secret_value())
@@ -680,6 +690,22 @@ def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """``make run``: serve Slack when its credentials are configured, else the sandbox."""
+    from sandbox import cli
+
+    if cli.slack_configured():
+        return cmd_serve(args)
+    print(cli.NO_SLACK, flush=True)
+    return cli.run(args)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox import cli
+
+    return cli.run(args)
+
+
 def cmd_diagram(_: argparse.Namespace) -> int:
     print(mermaid(), end="")
     return 0
@@ -697,6 +723,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply database migrations, then exit").set_defaults(
         run=cmd_migrate
     )
+    for name, run, text in (
+        ("run", cmd_run, "serve Slack if its credentials are set, else start the sandbox"),
+        ("sandbox", cmd_sandbox, "rehearse a hotfix in the browser, with no Slack workspace"),
+    ):
+        sandboxed = commands.add_parser(name, help=text)
+        sandbox_arguments(sandboxed)
+        sandboxed.set_defaults(run=run)
     commands.add_parser(
         "diagram", help="print the hotfix lifecycle as a Mermaid state diagram"
     ).set_defaults(run=cmd_diagram)

@@ -39,6 +39,7 @@ import copy
 import itertools
 import json
 import os
+import pickle
 import re
 import secrets
 import socket
@@ -837,11 +838,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, fake: FakeGitHub) -> None:
+    def __init__(self, fake: FakeGitHub, port: int = 0) -> None:
         self.fake = fake
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _RequestHandler)
+        super().__init__(("127.0.0.1", port), _RequestHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (timeouts) are expected; stay quiet."""
@@ -895,6 +896,7 @@ class FakeGitHub:
         login: the account that token belongs to (author of the pull requests it opens).
         spec_path: the OpenAPI document requests and responses are checked against.
         validate: set to False to skip the OpenAPI checks (faster, for a sandbox).
+        port: listen on this port of 127.0.0.1 (0: one the OS picks).
     """
 
     def __init__(
@@ -904,6 +906,7 @@ class FakeGitHub:
         *,
         spec_path: Path = DEFAULT_SPEC_PATH,
         validate: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.login = login
@@ -925,6 +928,7 @@ class FakeGitHub:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
+        self._wanted_port = port
         self._actions_app: dict[str, Any] | None = None
         self.add_user(login, token=token)
 
@@ -934,7 +938,7 @@ class FakeGitHub:
         """The listening socket, bound on first use so URLs are known before ``start()``."""
         with self._lock:
             if self._server is None:
-                self._server = _Server(self)
+                self._server = _Server(self, self._wanted_port)
                 self._port = self._server.server_address[1]
             return self._server
 
@@ -1289,6 +1293,27 @@ class FakeGitHub:
             review = self._submit_review(repo, pull, user, state, body, commit_id)
             return self._review_json(repo, pull, review)
 
+    # ---------------------------------------------------------------- the sandbox's needs
+
+    # Everything but the git repositories themselves (on disk already): saved whole by the
+    # sandbox, so a restart keeps its pull requests, reviews and check runs.
+    _SAVED = ("_users", "_tokens", "_token_expiry", "_apps", "_teams", "_repos", "_actions_app")
+
+    def snapshot(self) -> bytes:
+        with self._lock:
+            state = {name: getattr(self, name) for name in self._SAVED}
+            state["next_id"] = next(self._ids)
+            return pickle.dumps(state)
+
+    def restore(self, data: bytes) -> None:
+        """Put back what ``snapshot`` saved (the sandbox's own file: trusted)."""
+        state = pickle.loads(data)
+        with self._lock:
+            self._ids = itertools.count(int(state.pop("next_id")))
+            for name in self._SAVED:
+                if name in state:
+                    setattr(self, name, state[name])
+
     # ---------------------------------------------------------------- test controls: reading
 
     def pull(self, full_name: str, number: int) -> dict[str, Any]:
@@ -1309,6 +1334,15 @@ class FakeGitHub:
         """The issues opened through the API, oldest first (as POST returned them)."""
         with self._lock:
             return list(copy.deepcopy(self._repo_or_raise(full_name).issues).values())
+
+    def check_runs(self, full_name: str, sha: str) -> list[dict[str, Any]]:
+        """The latest check run of each name on ``sha``, as ``GET …/check-runs`` lists them."""
+        with self._lock:
+            repo = self._repo_or_raise(full_name)
+            latest: dict[str, dict[str, Any]] = {}
+            for run in repo.check_runs.get(sha, []):
+                latest[run["name"]] = run
+            return [self._check_run_json(repo, run) for run in latest.values()]
 
     def reviews(self, full_name: str, number: int) -> list[dict[str, Any]]:
         """The reviews of a pull request, oldest first."""

@@ -411,13 +411,19 @@ class SignedSlackClient:
         response = self.send_payload(
             self.view_submission_payload(view_id, user_id=user_id, values=values)
         )
-        if apply_response and response.status == 200:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            self.fake.apply_view_submission_response(view_id, body)
+        if apply_response:
+            self._apply_answer(view_id, response)
         return response
+
+    def _apply_answer(self, view_id: str, response: Response) -> None:
+        """Do with the modal what Slack's client does with the app's answer to a submission."""
+        if response.status != 200:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        self.fake.apply_view_submission_response(view_id, body)
 
     def view_submission_payload(
         self, view_id: str, *, user_id: str, values: Mapping[str, Any] | None = None
@@ -427,7 +433,22 @@ class SignedSlackClient:
         Over Socket Mode, apply the acknowledgement's ``payload`` yourself with
         ``fake.apply_view_submission_response(view_id, ack.get("payload"))``.
         """
-        view = self._payload_view(view_id, values)
+        return self._submission(self._payload_view(view_id, values), user_id)
+
+    def submit_state(self, view_id: str, *, user_id: str, state: dict[str, Any]) -> Response:
+        """Submit a modal whose inputs hold ``state`` (``{"values": …}`` as Slack's client
+        builds it); the answer is applied like ``submit_view`` does."""
+        view = self.fake.view(view_id)
+        if view is None:
+            raise KeyError(f"the fake has no view {view_id!r}")
+        view["state"] = state
+        view.setdefault("previous_view_id", None)
+        response = self.send_payload(self._submission(view, user_id))
+        self._apply_answer(view_id, response)
+        return response
+
+    def _submission(self, view: dict[str, Any], user_id: str) -> dict[str, Any]:
+        view_id = str(view["id"])
         return {
             "type": "view_submission",
             "team": self._team(),
@@ -660,6 +681,45 @@ class SignedSlackClient:
         block, button = self.find_button(view.get("blocks") or [], label)
         if view.get("type") == "modal":
             view["state"] = self.view_state(view)
+        return self._in_view(view, user_id, self._action(block, button))
+
+    def act_in_view(
+        self,
+        view_id: str,
+        action: dict[str, Any],
+        *,
+        user_id: str,
+        state: dict[str, Any] | None = None,
+    ) -> Response:
+        """Send ``action`` (a ``block_actions`` action, as Slack's client builds it) taken in a
+        modal or Home tab; a modal carries ``state``, what its inputs hold now."""
+        view = self.fake.view(view_id)
+        if view is None:
+            raise KeyError(f"the fake has no view {view_id!r}")
+        if view.get("type") == "modal":
+            view["state"] = state or {"values": {}}
+        return self.send_payload(self._in_view(view, user_id, action))
+
+    def act_in_message(
+        self,
+        *,
+        channel_id: str,
+        message: dict[str, Any],
+        action: dict[str, Any],
+        user_id: str,
+        ephemeral: bool = False,
+    ) -> Response:
+        """Send ``action`` taken in ``message`` (a channel message, reply or ephemeral)."""
+        return self.send_payload(
+            self._in_message(
+                channel_id, copy.deepcopy(message), user_id, action, ephemeral=ephemeral
+            )
+        )
+
+    def _in_view(
+        self, view: dict[str, Any], user_id: str, action: dict[str, Any]
+    ) -> dict[str, Any]:
+        view_id = str(view["id"])
         return {
             "type": "block_actions",
             "user": self._user(user_id),
@@ -671,7 +731,7 @@ class SignedSlackClient:
             "enterprise": None,
             "is_enterprise_install": False,
             "view": view,
-            "actions": [self._action(block, button)],
+            "actions": [action],
         }
 
     # ---------------------------------------------------------------- events

@@ -40,6 +40,7 @@ import hashlib
 import itertools
 import json
 import os
+import pickle
 import re
 import select
 import socket
@@ -701,8 +702,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, fake: FakeSlack) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, fake: FakeSlack, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.fake = fake
 
 
@@ -737,6 +738,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer = fake._dispatch(self.command, self.path, headers, body)
         except Exception as exc:  # never let the fake hang the client
             answer = _HttpAnswer(500, f"fake slack crashed: {exc!r}".encode(), "text/plain")
+        fake.changed()
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(answer.body)))
@@ -831,6 +833,7 @@ class FakeSlack:
         clock: Callable[[], float] = time.time,
         app_token: str = "xapp-test-token",
         nice: int = 0,
+        port: int = 0,
     ) -> None:
         """Create the fake (not started yet).
 
@@ -844,6 +847,7 @@ class FakeSlack:
             app_token: the only app-level token accepted by ``apps.connections.open``.
             nice: run the fake's threads at this lower OS priority (a benchmark keeps Slack's
                 share of the work from delaying its own load generator).
+            port: listen on this port of 127.0.0.1 (0: one the OS picks).
         """
         self.token = token
         self.app_token = app_token
@@ -858,6 +862,10 @@ class FakeSlack:
         self.trigger_ttl = trigger_ttl
         self._clock = clock
         self._nice = nice
+        self._port = port
+        # Counts every request served and every change made from outside: the sandbox's page
+        # re-reads the workspace when it moves.
+        self.version = 0
 
         self._lock = threading.RLock()
         self._server: _Server | None = None
@@ -890,6 +898,7 @@ class FakeSlack:
         self._view_order: list[str] = []
         self._closed_views: set[str] = set()
         self._homes: dict[str, str] = {}
+        self._view_users: dict[str, str] = {}  # modal id -> the user it was opened for
         self._triggers: dict[str, _Trigger] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._responses: list[dict[str, Any]] = []
@@ -907,7 +916,7 @@ class FakeSlack:
         with self._lock:
             if self._server is not None:
                 return self
-            self._server = _Server(self)
+            self._server = _Server(self, self._port)
             self._thread = threading.Thread(
                 target=self._serve, args=(self._server,), name="fake-slack", daemon=True
             )
@@ -1156,6 +1165,7 @@ class FakeSlack:
                 )
             else:
                 self._closed_views.add(view_id)
+            self.changed()
 
     def apply_view_submission_response(self, view_id: str, response: Any) -> None:
         """Apply what the app answered to a ``view_submission`` like Slack's client does.
@@ -1181,12 +1191,89 @@ class FakeSlack:
                 if action == "update":
                     self._replace_view(current, raw)
                 else:
-                    self._store_view(raw, previous=current)
+                    pushed = self._store_view(raw, previous=current)
+                    self._view_users[pushed["id"]] = self._view_users.get(view_id, "")
         elif action != "errors":
             with self._lock:
                 self.validation_errors.append(
                     f"view_submission response: unknown response_action {action!r}"
                 )
+        self.changed()
+
+    # ---------------------------------------------------------------- the sandbox's needs
+
+    # What a workspace is made of, saved and restored whole (the sandbox keeps it in its
+    # database, so a restart loses no message, modal or Home tab). Not saved: triggers (they
+    # live 3 s), calls, faults, Socket Mode.
+    _SAVED = (
+        "_users",
+        "_usergroups",
+        "_channels",
+        "_dms",
+        "_history",
+        "_replies",
+        "_by_ts",
+        "_ephemerals",
+        "_views",
+        "_view_order",
+        "_closed_views",
+        "_homes",
+        "_view_users",
+        "_response_urls",
+        "_responses",
+        "_files",
+        "_last_ts_us",
+        "version",
+    )
+
+    def changed(self) -> None:
+        """Say the workspace moved (every request served calls it)."""
+        with self._lock:
+            self.version += 1
+
+    def snapshot(self) -> bytes:
+        """The workspace as bytes, for ``restore`` (one consistent moment)."""
+        with self._lock:
+            state = {name: getattr(self, name) for name in self._SAVED}
+            state["next_id"] = next(self._ids)
+            return pickle.dumps(state)
+
+    def restore(self, data: bytes) -> None:
+        """Put back a workspace saved by ``snapshot`` (the sandbox's own file: trusted)."""
+        state = pickle.loads(data)
+        with self._lock:
+            self._ids = itertools.count(int(state.pop("next_id")))
+            for name in self._SAVED:
+                if name in state:
+                    setattr(self, name, state[name])
+            self.version += 1
+
+    def show_ack(self, channel_id: str, user_id: str, text: str, blocks: Any = None) -> None:
+        """Show what a slash command's acknowledgement carried, as Slack does: a message only
+        ``user_id`` sees."""
+        with self._lock:
+            self._ephemerals.append(
+                {
+                    "type": "message",
+                    "channel": channel_id,
+                    "user": user_id,
+                    "text": text,
+                    "blocks": self._fill_ids(blocks if isinstance(blocks, list) else []),
+                    "ts": self._next_ts(),
+                    "thread_ts": None,
+                    "source": "ack",
+                }
+            )
+            self.version += 1
+
+    def open_modal(self, user_id: str) -> dict[str, Any] | None:
+        """The modal on top of ``user_id``'s open stack (``None`` when none is open)."""
+        with self._lock:
+            for view_id in reversed(self._view_order):
+                if view_id in self._closed_views or self._view_users.get(view_id) != user_id:
+                    continue
+                return copy.deepcopy(self._views[view_id])
+            return None
 
     # ---------------------------------------------------------------- Socket Mode
 
@@ -2136,6 +2223,7 @@ class FakeSlack:
         raw = self._checked_view("views.open", args, "modal")
         trigger.used = True
         view = self._store_view(raw)
+        self._view_users[view["id"]] = trigger.user_id
         return {"view": copy.deepcopy(view)}
 
     def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -2154,6 +2242,7 @@ class FakeSlack:
                 raise _SlackError("push_limit_reached")
         trigger.used = True
         view = self._store_view(raw, previous=previous)
+        self._view_users[view["id"]] = trigger.user_id
         return {"view": copy.deepcopy(view)}
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///hotfix.db", repr=False)
     hotfix_config: Path = Path("hotfix.yml")
     port: int = 3000
+    host: str = "0.0.0.0"  # the address to listen on (the sandbox: 127.0.0.1 only)
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     # Where Slack can reach the bot over HTTPS (the Home tab's chart image); optional.
