@@ -39,7 +39,6 @@ import copy
 import itertools
 import json
 import os
-import pickle
 import re
 import secrets
 import socket
@@ -51,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import jwt
@@ -61,6 +60,8 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.exceptions import RequestBodyValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from sandbox.saved import SavedWhole
 
 __all__ = [
     "API_PREFIX",
@@ -888,7 +889,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
 
-class FakeGitHub:
+class FakeGitHub(SavedWhole):
     """A stateful fake of GitHub's REST API v3 over HTTP, backed by real bare git repositories.
 
     Args:
@@ -1297,22 +1298,15 @@ class FakeGitHub:
 
     # Everything but the git repositories themselves (on disk already): saved whole by the
     # sandbox, so a restart keeps its pull requests, reviews and check runs.
-    _SAVED = ("_users", "_tokens", "_token_expiry", "_apps", "_teams", "_repos", "_actions_app")
-
-    def snapshot(self) -> bytes:
-        with self._lock:
-            state = {name: getattr(self, name) for name in self._SAVED}
-            state["next_id"] = next(self._ids)
-            return pickle.dumps(state)
-
-    def restore(self, data: bytes) -> None:
-        """Put back what ``snapshot`` saved (the sandbox's own file: trusted)."""
-        state = pickle.loads(data)
-        with self._lock:
-            self._ids = itertools.count(int(state.pop("next_id")))
-            for name in self._SAVED:
-                if name in state:
-                    setattr(self, name, state[name])
+    _SAVED: ClassVar[tuple[str, ...]] = (
+        "_users",
+        "_tokens",
+        "_token_expiry",
+        "_apps",
+        "_teams",
+        "_repos",
+        "_actions_app",
+    )
 
     # ---------------------------------------------------------------- test controls: reading
 

@@ -40,7 +40,6 @@ import hashlib
 import itertools
 import json
 import os
-import pickle
 import re
 import select
 import socket
@@ -53,12 +52,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+from sandbox.saved import SavedWhole
 
 __all__ = [
     "APP_LEVEL_METHODS",
@@ -810,7 +811,7 @@ def _parse_body(headers: dict[str, str], body: bytes) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-class FakeSlack:
+class FakeSlack(SavedWhole):
     """A fake Slack Web API server with Slack-like state, validation and fault injection.
 
     Use it as a context manager (or call ``start()``/``stop()``) and point a ``WebClient`` at
@@ -1205,7 +1206,7 @@ class FakeSlack:
     # What a workspace is made of, saved and restored whole (the sandbox keeps it in its
     # database, so a restart loses no message, modal or Home tab). Not saved: triggers (they
     # live 3 s), calls, faults, Socket Mode.
-    _SAVED = (
+    _SAVED: ClassVar[tuple[str, ...]] = (
         "_users",
         "_usergroups",
         "_channels",
@@ -1231,22 +1232,8 @@ class FakeSlack:
         with self._lock:
             self.version += 1
 
-    def snapshot(self) -> bytes:
-        """The workspace as bytes, for ``restore`` (one consistent moment)."""
-        with self._lock:
-            state = {name: getattr(self, name) for name in self._SAVED}
-            state["next_id"] = next(self._ids)
-            return pickle.dumps(state)
-
-    def restore(self, data: bytes) -> None:
-        """Put back a workspace saved by ``snapshot`` (the sandbox's own file: trusted)."""
-        state = pickle.loads(data)
-        with self._lock:
-            self._ids = itertools.count(int(state.pop("next_id")))
-            for name in self._SAVED:
-                if name in state:
-                    setattr(self, name, state[name])
-            self.version += 1
+    def _restored(self) -> None:
+        self.version += 1
 
     def show_ack(self, channel_id: str, user_id: str, text: str, blocks: Any = None) -> None:
         """Show what a slash command's acknowledgement carried, as Slack does: a message only

@@ -384,3 +384,37 @@ def test_the_sandbox_refuses_to_start_beside_slack_credentials(tmp_path: Path) -
     assert "--with-slack-credentials" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / ".sandbox").exists()
+
+
+def test_run_without_slack_credentials_starts_the_sandbox_and_says_where(tmp_path: Path) -> None:
+    """`make run` on a fresh machine: `hotfix-bot run`, nothing configured."""
+    port = free_ports()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "open http://" in line:
+                break
+        said = "".join(lines)
+        assert "No Slack credentials (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)" in said
+        assert f"Hotfix Bot sandbox: open http://127.0.0.1:{port}/sandbox" in said
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox", timeout=10) as page:
+            assert page.status == 200
+            assert "<title>" in page.read().decode()
+        assert Page(f"http://127.0.0.1:{port}").state()["bot"]["ready"] is True
+    finally:
+        process.terminate()
+        rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, "".join(lines) + rest
+    assert "Traceback" not in "".join(lines) + rest
+    assert (tmp_path / ".sandbox" / "sandbox.db").exists()
