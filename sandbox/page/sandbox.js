@@ -7,6 +7,7 @@ const POLL_MS = 700;
 const LS_UI = "sandbox.ui";                 // {tab, channel, thread: {channel, ts} | null}
 const LS_DISMISSED = "sandbox.dismissed";   // ephemeral ids the user dismissed
 const LS_SEEN = "sandbox.seen";             // channel id -> newest ts the user has seen
+const LS_PICKED = "sandbox.picked";         // what each person ticked/selected in messages
 const REQUIRED = "Please complete this required field.";
 
 const EMOJI = {
@@ -32,6 +33,7 @@ let epoch = "";          // what every render depends on besides its own data (u
 let modalView = null;    // the rendered modal: {id, sig, node, ctx, localErrors}
 let confirmCancel = null; // closes the open confirm dialog (as "deny")
 const reviewAs = {};     // PR number -> login chosen in "Review as"
+const picked = loadJSON(LS_PICKED, {}); // "user|channel|ts|block/action" -> view-state value
 let uidCounter = 0;
 
 // ------------------------------------------------------------------ small helpers
@@ -101,7 +103,7 @@ function mrkdwn(text) {
   const slots = [];
   const put = (html) => `\u0001${slots.push(html) - 1}\u0002`;
   let s = String(text ?? "");
-  s = s.replace(/```\n?([\s\S]*?)```/g, (_, code) => put(`<pre class="pre">${esc(decode(code))}</pre>`));
+  s = s.replace(/```\n?([\s\S]*?)\n?```\n?/g, (_, code) => put(`<pre class="pre">${esc(decode(code))}</pre>`));
   s = s.replace(/`([^`\n]+)`/g, (_, code) => put(`<code>${esc(decode(code))}</code>`));
   s = s.replace(/<([^<>\n]+)>/g, (_, inner) => put(special(inner)));
   s = esc(decode(s));
@@ -143,7 +145,7 @@ function special(inner) {
   if (target.startsWith("!subteam^")) return mention(label ?? "@" + target.slice(9));
   if (target.startsWith("!date^")) return esc(slackDate(target, label));
   if (target.startsWith("!")) return mention("@" + (label ?? target.slice(1)).replace(/^@/, ""));
-  if (/^(https?:\/\/|mailto:|\/)/i.test(target)) {
+  if (/^(https?:\/\/|mailto:|\/(?!\/))/i.test(target)) {
     const href = decode(target);
     return `<a href="${esc(href)}" target="_blank" rel="noopener">${emojify(esc(label ?? href))}</a>`;
   }
@@ -206,6 +208,7 @@ function toast(text) {
   const t = h("div", { class: "toast", role: "alert" }, h("span", {}, text),
     h("button", { type: "button", class: "toast-x", "aria-label": "Hide error", title: "Hide", onclick: () => t.remove() }, "✕"));
   box.append(t);
+  setTimeout(() => t.remove(), 15000);
   while (box.children.length > 4) box.firstChild.remove();
 }
 
@@ -238,7 +241,7 @@ function button(el, blockId, ctx) {
     if (el.confirm && !(await confirmDialog(el.confirm))) return;
     b.disabled = true;
     setTimeout(() => { b.disabled = false; }, 1000);
-    if (el.url) window.open(el.url, "_blank", "noopener");
+    openUrl(el.url);
     const action = { type: "button", action_id: el.action_id, block_id: blockId };
     if (el.value !== undefined) action.value = el.value;
     action.text = el.text;
@@ -246,6 +249,10 @@ function button(el, blockId, ctx) {
     dispatch(ctx, action);
   });
   return { node: b };
+}
+
+function openUrl(url) {
+  if (url && /^(https?:|\/)/i.test(url)) window.open(url, "_blank", "noopener");
 }
 
 function overflow(el, blockId, ctx) {
@@ -257,7 +264,7 @@ function overflow(el, blockId, ctx) {
       onclick: async () => {
         menu.hidden = true;
         if (el.confirm && !(await confirmDialog(el.confirm))) return;
-        if (o.url) window.open(o.url, "_blank", "noopener");
+        openUrl(o.url);
         dispatch(ctx, { type: "overflow", action_id: el.action_id, block_id: blockId, selected_option: o });
       },
     }, plain(o.text)));
@@ -277,8 +284,11 @@ function optionSelect(el, blockId, ctx, opts, multiple) {
   const sel = h("select", { class: "select", id: opts.id, multiple, "data-action-id": el.action_id });
   const placeholder = plain(el.placeholder) || "Select an option";
   if (!opts.id) sel.setAttribute("aria-label", placeholder);
-  const list = [];
-  const add = (o, parent) => { parent.append(h("option", { value: String(list.length), title: plain(o.description) || null }, plain(o.text))); list.push(o); };
+  const byValue = new Map(); // <option value> is the option's own value
+  const add = (o, parent) => {
+    if (!byValue.has(o.value)) byValue.set(o.value, o);
+    parent.append(h("option", { value: o.value, title: plain(o.description) || null }, plain(o.text)));
+  };
   if (!multiple) sel.append(h("option", { value: "", disabled: true }, placeholder));
   if (el.option_groups) {
     for (const g of el.option_groups) {
@@ -287,13 +297,13 @@ function optionSelect(el, blockId, ctx, opts, multiple) {
       sel.append(group);
     }
   } else (el.options || []).forEach((o) => add(o, sel));
-  if (multiple) sel.size = Math.min(Math.max(list.length, 2), 6);
+  if (multiple) sel.size = Math.min(Math.max(byValue.size, 2), 6);
   const desc = h("div", { class: "option-desc" });
-  const chosen = () => [...sel.selectedOptions].filter((o) => o.value !== "").map((o) => list[+o.value]);
+  const chosen = () => [...sel.selectedOptions].filter((o) => !o.disabled).map((o) => byValue.get(o.value));
   const choose = (options) => {
     const values = new Set((options || []).filter(Boolean).map((o) => o.value));
-    for (const o of sel.options) o.selected = o.value !== "" && values.has(list[+o.value].value);
-    if (!multiple && !values.size) sel.value = "";
+    for (const o of sel.options) o.selected = !o.disabled && values.has(o.value);
+    if (!multiple && !chosen().length) sel.value = "";
     desc.textContent = multiple ? "" : plain(chosen()[0]?.description);
   };
   choose(multiple ? el.initial_options : [el.initial_option]);
@@ -442,7 +452,20 @@ function element(raw, blockId, ctx, opts, index) {
   const make = ELEMENTS[el.type];
   const r = make ? make(el, blockId, ctx, opts) : { node: h("span", { class: "unsupported" }, `[unsupported element: ${el.type}]`) };
   if (r.get && ctx.fields) ctx.fields.push({ blockId, actionId: el.action_id, r, input: !!opts.input, optional: !!opts.optional, err: opts.err });
+  if (r.get && ctx.pickKey) remember(ctx.pickKey + blockId + "/" + el.action_id, r);
   return r;
+}
+
+// Like Slack clients, a message keeps what this person ticked or selected across the bot's
+// updates of it, for as long as the element's block_id and action_id stay the same.
+function remember(key, r) {
+  if (picked[key]) r.set(picked[key]);
+  r.node.addEventListener("change", () => {
+    picked[key] = r.get();
+    const live = new Set(Object.values(state.messages).flatMap((ms) => ms.flatMap((m) => [m.ts, ...(m.replies || []).map((x) => x.ts)])));
+    for (const k of Object.keys(picked)) if (!live.has(k.split("|")[2])) delete picked[k];
+    localStorage.setItem(LS_PICKED, JSON.stringify(picked));
+  });
 }
 
 // ------------------------------------------------------------------ Block Kit blocks
@@ -550,14 +573,15 @@ function fileCard(f) {
 // One message row. where = {channel, threadTs (for replies), inThread}.
 function messageNode(msg, where, eph) {
   const isBot = eph ? true : !!msg.is_bot;
-  const name = eph ? "Hotfix Bot" : msg.user_name || userName(msg.user) || msg.user || "unknown";
+  const name = eph ? msg.user_name || "Hotfix Bot" : msg.user_name || userName(msg.user) || msg.user || "unknown";
   const ctx = {
     surface: "message",
     container: { type: "message", channel: where.channel, ts: msg.ts, is_ephemeral: !!eph, thread_ts: where.threadTs ?? msg.thread_ts ?? null },
+    pickKey: eph ? null : `${me}|${where.channel}|${msg.ts}|`,
   };
   const body = h("div", { class: "msg-body" },
     eph ? h("div", { class: "eph-note" }, "👁 Only visible to you · ",
-      h("button", { type: "button", class: "link", onclick: () => dismiss(msg.id) }, "Dismiss")) : null,
+      h("button", { type: "button", class: "link", onclick: () => dismiss(msg) }, "Dismiss")) : null,
     h("div", { class: "msg-head" },
       h("span", { class: "msg-author" }, name),
       isBot ? h("span", { class: "app-badge" }, "APP") : null,
@@ -573,22 +597,29 @@ function messageNode(msg, where, eph) {
   return h("div", { class: `msg${eph ? " msg-eph" : ""}`, "data-ts": msg.ts }, avatar(msg.user, name, isBot), body);
 }
 
-function dismiss(id) {
-  dismissed.add(id);
+const dismissKey = (e) => `${e.id}@${e.ts}`;
+function dismiss(eph) {
+  dismissed.add(dismissKey(eph));
   localStorage.setItem(LS_DISMISSED, JSON.stringify([...dismissed]));
   render();
 }
 
 function ephemeralsFor(channel, threadTs) {
-  return (state.ephemerals || []).filter((e) => e.channel === channel && (e.thread_ts ?? null) === threadTs && !dismissed.has(e.id));
+  return (state.ephemerals || []).filter((e) => e.channel === channel && (e.thread_ts ?? null) === threadTs && !dismissed.has(dismissKey(e)));
 }
 
 function byTs(a, b) { return parseFloat(a.ts) - parseFloat(b.ts); }
 
-// Keyed re-render: rebuild only items whose signature changed, keep the scroll at the bottom
-// when it was there. items = [{key, sig, build}].
-function renderList(box, items, scope) {
-  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+// Keyed re-render: rebuild only items whose signature changed; message panes (follow=true)
+// keep the scroll at the bottom when it was there. items = [{key, sig, build}].
+function renderList(box, items, scope, follow = false) {
+  if (follow && !box._resize) { // keep following the bottom while images and fonts grow the items
+    box._resize = new ResizeObserver(() => { if (box._atBottom) stick(box); });
+    box.addEventListener("scroll", () => { // the reader's own scrolling decides, not ours
+      if (Math.abs(box.scrollTop - box._ourTop) > 2) box._atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+    });
+  }
+  const atBottom = box._atBottom || box.scrollHeight - box.scrollTop - box.clientHeight < 60;
   const fresh = box.dataset.scope !== scope;
   const old = fresh ? new Map() : box._keyed || new Map();
   if (fresh) box.replaceChildren();
@@ -597,7 +628,7 @@ function renderList(box, items, scope) {
   for (const it of items) {
     let rec = old.get(it.key);
     const sig = it.sig + epoch;
-    if (!rec || rec.sig !== sig) rec = { sig, node: it.build() };
+    if (!rec || rec.sig !== sig) { rec = { sig, node: it.build() }; box._resize?.observe(rec.node); }
     next.set(it.key, rec);
     const want = prev ? prev.nextSibling : box.firstChild;
     if (want !== rec.node) box.insertBefore(rec.node, want);
@@ -606,7 +637,12 @@ function renderList(box, items, scope) {
   for (const [key, rec] of old) if (next.get(key) !== rec) rec.node.remove();
   box._keyed = next;
   box.dataset.scope = scope;
-  if (fresh || atBottom) box.scrollTop = box.scrollHeight;
+  if (follow && (fresh || atBottom)) stick(box);
+}
+function stick(box) {
+  box.scrollTop = box.scrollHeight;
+  box._ourTop = box.scrollTop;
+  box._atBottom = true;
 }
 
 function renderChannel() {
@@ -625,7 +661,7 @@ function renderChannel() {
   for (const { m, eph } of msgs) {
     items.push({ key: (eph ? "e:" + m.id : "m:") + m.ts, sig: JSON.stringify(m), build: () => messageNode(m, { channel: ch.id }, eph) });
   }
-  renderList($("#messages"), items, "channel:" + ch.id);
+  renderList($("#messages"), items, "channel:" + ch.id, true);
   const newest = state.messages[ch.id]?.at(-1)?.ts;
   if (newest && seen[ch.id] !== newest && ui.tab === "channel") {
     seen[ch.id] = newest;
@@ -658,7 +694,7 @@ function renderThread() {
   for (const { m, eph } of replies) {
     items.push({ key: (eph ? "e:" + m.id : "m:") + m.ts, sig: JSON.stringify(m), build: () => messageNode(m, where, eph) });
   }
-  renderList($("#thread-messages"), items, `thread:${t.channel}:${t.ts}`);
+  renderList($("#thread-messages"), items, `thread:${t.channel}:${t.ts}`, true);
 }
 
 // ------------------------------------------------------------------ Home, GitHub, World
@@ -712,11 +748,11 @@ function renderWorld() {
     build: () => h("div", {},
       h("div", { class: "world-row" }, "Health: ", h("b", { class: w.health === "healthy" ? "ok" : "bad" }, w.health === "healthy" ? "🟢 healthy" : "🔴 " + (w.health || "unknown"))),
       h("div", { class: "world-btns" },
-        h("button", { type: "button", class: "btn btn-small btn-side", onclick: () => post("/sandbox/api/health", { healthy: false }) }, "Break health"),
-        h("button", { type: "button", class: "btn btn-small btn-side", onclick: () => post("/sandbox/api/health", { healthy: true }) }, "Heal health")),
+        h("button", { type: "button", class: "btn btn-small", onclick: () => post("/sandbox/api/health", { healthy: false }) }, "Break health"),
+        h("button", { type: "button", class: "btn btn-small", onclick: () => post("/sandbox/api/health", { healthy: true }) }, "Heal health")),
       h("div", { class: "world-row" }, "Deployed: ", h("b", {}, w.deployed ? `${w.deployed.version}${w.deployed.hotfix ? " (" + w.deployed.hotfix + ")" : ""}` : "the release in production")),
       (w.hotfix_branches || []).length
-        ? w.hotfix_branches.map((b) => h("button", { type: "button", class: "btn btn-small btn-side btn-fix", onclick: () => post("/sandbox/api/make-fix", { branch: b }) }, `Make a fix on ${b}`))
+        ? w.hotfix_branches.map((b) => h("button", { type: "button", class: "btn btn-small btn-fix", onclick: () => post("/sandbox/api/make-fix", { branch: b }) }, `Make a fix on ${b}`))
         : h("div", { class: "world-row muted" }, "No hotfix branch yet.")),
   }], "world");
 }
@@ -736,7 +772,9 @@ function renderModal() {
     modalView = buildModal(m, sig);
     modalView.localErrors = localErrors;
     if (kept) for (const f of modalView.ctx.fields) if (f.input && kept[f.blockId + "/" + f.actionId]) f.r.set(kept[f.blockId + "/" + f.actionId]);
-    const focus = (focused && modalView.ctx.fields.find((f) => f.blockId + "/" + f.actionId === focused)?.r.focusable) || modalView.ctx.focus;
+    const byKey = (key) => modalView.ctx.fields.find((f) => f.blockId + "/" + f.actionId === key)?.r.focusable;
+    const first = modalView.ctx.fields.find((f) => f.input)?.r.focusable;
+    const focus = focused ? byKey(focused) : modalView.ctx.focus || (same ? null : first);
     focus?.focus();
   }
   showErrors({ ...(m.errors || {}), ...modalView.localErrors });
@@ -871,6 +909,7 @@ function render() {
 
 let polling = false;
 let again = false;
+let stale = false; // render the next state even if its version is the same (user switched)
 
 async function refresh() {
   if (polling) { again = true; return; }
@@ -880,7 +919,8 @@ async function refresh() {
     if (!r.ok) throw new Error(String(r.status));
     const s = await r.json();
     $("#offline-banner").hidden = true;
-    const changed = !state || s.version !== state.version || s.me !== me;
+    const changed = !state || stale || s.version !== state.version || s.me !== me;
+    stale = false;
     const first = !state;
     if (changed) {
       state = s;
@@ -938,10 +978,13 @@ function init() {
   $("#nav-github").addEventListener("click", () => selectTab("github"));
   const sw = $("#user-switcher");
   sw.addEventListener("change", async () => {
-    const wanted = sw.value;
-    const res = await post("/sandbox/api/me", { user: wanted });
-    if (res.ok) { me = wanted; localStorage.setItem("sandbox.me", me); if (ui.tab === "home") post("/sandbox/api/home", { user: me }); }
-    else sw.value = me;
+    const before = me;
+    me = sw.value; // act as the new user already for the refresh that follows the POST
+    stale = true;
+    const res = await post("/sandbox/api/me", { user: me });
+    if (!res.ok) { me = before; sw.value = before; return; }
+    localStorage.setItem("sandbox.me", me);
+    if (ui.tab === "home") post("/sandbox/api/home", { user: me });
     sw.blur();
   });
   document.addEventListener("click", closeMenus);
