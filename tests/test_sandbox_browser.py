@@ -53,7 +53,7 @@ class Person:
         self.thread = page.locator("#thread-pane")
 
     def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.shots / f"sandbox-{name}.png"))
+        self.page.screenshot(path=str(self.shots / f"{name}.png"))
 
     def act_as(self, user: str) -> None:
         self.page.get_by_label("Acting as").select_option(user)
