@@ -67,6 +67,7 @@ from workflows.log_context import about_hotfix
 from workflows.review import HotfixReview
 from workflows.roles import RoleDirectory, role_title
 from workflows.scheduler import Timers
+from workflows.targets import Target, Targets
 
 log = logging.getLogger("hotfix_bot")
 
@@ -196,10 +197,14 @@ def slack_client(settings: Settings, *, timeout: float = 10) -> GuardedWebClient
     )
 
 
-def github_repository(settings: Settings, policy: Policy) -> GitHubRepository | None:
-    """The GitHub repository, when ``repository.github`` is set and the bot has a GitHub
-    identity: ``GITHUB_TOKEN``, or a GitHub App (``GITHUB_APP_ID`` and the rest)."""
-    if not policy.repository.github:
+def github_repository(
+    settings: Settings, policy: Policy, name: str | None = None
+) -> GitHubRepository | None:
+    """The GitHub repository ``name`` (default ``repository.github``), when it is set and the
+    bot has a GitHub identity: ``GITHUB_TOKEN``, or a GitHub App (``GITHUB_APP_ID`` and the
+    rest)."""
+    name = name or policy.repository.github
+    if not name:
         return None
     if settings.github_token is not None:
         auth: str | AppIdentity = settings.github_token.get_secret_value()
@@ -217,9 +222,19 @@ def github_repository(settings: Settings, policy: Policy) -> GitHubRepository | 
     return GitHubRepository(
         settings.github_api_url,
         auth,
-        policy.repository.github,
+        name,
         credentials=credentials,
         timeout=settings.github_timeout,
+    )
+
+
+def drill_target(settings: Settings, policy: Policy) -> Target | None:
+    """Where drills branch, tag and merge (``drill.repository``): never the real repository."""
+    if policy.drill.repository is None:
+        return None
+    return Target(
+        Repository(policy.drill.repository, policy.data_dir / "drill"),
+        github_repository(settings, policy, policy.drill.github) if policy.drill.github else None,
     )
 
 
@@ -314,10 +329,11 @@ def create_app(
     )
     repository = Repository(policy.repository.remote, policy.data_dir)
     github = github_repository(settings, policy)
-    hotfix_git = HotfixGit(hotfixes, policy, repository, github)
+    targets = Targets(Target(repository, github), drill_target(settings, policy))
+    hotfix_git = HotfixGit(hotfixes, policy, targets)
     git = GitFlow(
         hotfix_git,
-        HotfixReview(hotfixes, policy, github),
+        HotfixReview(hotfixes, policy, targets),
         hotfixes,
         cards,
         policy,
@@ -327,7 +343,7 @@ def create_app(
     )
     hotfixes.subscribe(in_lane(lanes.updates, git.sync_ci_poll))
     deploys = DeployFlow(
-        HotfixDeploy(hotfixes, policy, hotfix_git, repository, clock=clock, github=github),
+        HotfixDeploy(hotfixes, policy, hotfix_git, targets, clock=clock, github=github),
         hotfixes,
         cards,
         outbox,

@@ -121,6 +121,7 @@ class Announcements:
                         channel,
                         announcement_text(hotfix, words(hotfix), link),
                         what=f"{hotfix.key} announcement in {channel}",
+                        drill=hotfix.drill,
                     )
 
             claimed = self._service.claim_announcements(

@@ -23,6 +23,7 @@ from bot.ids import MessagePurpose
 from bot.outbox import Outbox
 from bot.render.approvals import approvals_fallback, refusal_message, render_approvals
 from bot.render.card import assessment_text, card_text, render_assessment, render_card
+from bot.render.drill import marked_if
 from bot.render.notices import card_not_posted
 from bot.render.review import checklist_text, render_checklist
 from bot.slack_api import error_code, is_transient, retry_after
@@ -202,6 +203,8 @@ class CardPublisher:
         thread_ts: str | None = None,
     ) -> MessageRef:
         existing = hotfix.messages.get(purpose)
+        text, shown = marked_if(hotfix.drill, text, blocks)
+        blocks = shown or []
         if existing is None:
             return self._post(hotfix, purpose, channel, text, blocks, thread_ts=thread_ts)
         self._client.chat_update(
@@ -301,6 +304,7 @@ class CardPublisher:
             # The card may be being posted right now: wait for that, then read where it is.
             with self._lock(hotfix.id):
                 card = self._service.get(hotfix.id).messages.get(MessagePurpose.CARD)
+        text, blocks = marked_if(hotfix.drill, text, blocks)
         try:
             response = self._client.chat_postMessage(
                 channel=card.channel_id if card else hotfix.channel_id,
@@ -333,19 +337,18 @@ class CardPublisher:
                 log.info("%s: no permalink (%s)", hotfix.key, slack_error_code(exc))
         return f"the Slack channel {hotfix.channel_id}"
 
-    def announce(self, channel: str, text: str, blocks: Sequence[Block]) -> str | None:
+    def announce(
+        self, channel: str, text: str, blocks: Sequence[Block], *, drill: bool = False
+    ) -> str | None:
         """A copy of a message in another channel (review, stakeholders); delivered later if
         Slack cannot take it now. Returns Slack's error code when Slack refused it for good
         (also logged), None otherwise."""
+        text, shown = marked_if(drill, text, [b.to_dict() for b in blocks])
         try:
-            self._client.chat_postMessage(
-                channel=channel, text=text, blocks=[b.to_dict() for b in blocks]
-            )
+            self._client.chat_postMessage(channel=channel, text=text, blocks=shown)
         except SlackApiError as exc:
             if is_transient(exc):
-                self._outbox.post(
-                    channel, text, [b.to_dict() for b in blocks], what=f"a post in {channel}"
-                )
+                self._outbox.post(channel, text, shown, what=f"a post in {channel}")
                 return None
             log.warning("could not post in %s: %s", channel, slack_error_code(exc))
             return slack_error_code(exc)
@@ -361,12 +364,14 @@ class CardPublisher:
             [b.to_dict() for b in blocks] if blocks else None,
             thread_of=hotfix.id,
             what=f"{hotfix.key}: {text[:60]!r}",
+            drill=hotfix.drill,
         )
 
     def replace_in_thread(
         self, hotfix: HotfixSnapshot, ref: MessageRef, text: str, blocks: list[dict] | None = None
     ) -> None:
         """Turn a progress message ("⏳ …") into its result; a new message if that fails."""
+        text, blocks = marked_if(hotfix.drill, text, blocks)
         try:
             self._client.chat_update(channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as exc:

@@ -23,6 +23,8 @@ from bot.card import CardPublisher, slack_error_code
 from bot.ids import MessagePurpose
 from bot.outbox import Outbox
 from bot.render import deploy as render
+from bot.render.drill import MARK as DRILL_MARK
+from bot.render.drill import marked_if
 from bot.slack_api import GuardedWebClient
 from storage.db import DatabaseUnavailable
 from workflows.config import Policy
@@ -89,13 +91,17 @@ class DeployFlow:
 
     # ------------------------------------------------------------------ the panel
 
-    def facts(self) -> render.DeployFacts:
+    def facts(self, hotfix: HotfixSnapshot | None = None) -> render.DeployFacts:
+        """What the deploy panel says; a drill's names its own deploy, never production's."""
         deploy = self._policy.deploy
+        drill = hotfix is not None and hotfix.drill
         return render.DeployFacts(
-            configured=deploy.configured,
-            command=deploy.command,
-            rollback=deploy.rollback,
-            workflow=deploy.github_actions.workflow if deploy.github_actions else None,
+            configured=drill or deploy.configured,
+            command=self._policy.drill.command if drill else deploy.command,
+            rollback=self._policy.drill.rollback if drill else deploy.rollback,
+            workflow=(
+                deploy.github_actions.workflow if deploy.github_actions and not drill else None
+            ),
             dashboards=dict(deploy.dashboards),
             stakeholders=self._policy.channels.stakeholders,
             health_url=deploy.health_url,
@@ -107,7 +113,7 @@ class DeployFlow:
         if hotfix.state not in PANEL_STATES and MessagePurpose.DEPLOY not in hotfix.messages:
             return None
         text, blocks = render.deploy_panel(
-            hotfix, self.facts(), version=self.deploy.next_version(hotfix)
+            hotfix, self.facts(hotfix), version=self.deploy.next_version(hotfix)
         )
         return MessagePurpose.DEPLOY, text, [b.to_dict() for b in blocks]
 
@@ -255,7 +261,7 @@ class DeployFlow:
             self.deploy.heartbeat(hotfix.id)
             if progress is not None:
                 text, blocks = render.progress(hotfix, what, run.seconds, run.tail())
-                self._update(progress, text, blocks)
+                self._update(hotfix, progress, text, blocks)
             if run.seconds - last_card[0] >= CARD_EVERY:
                 last_card[0] = run.seconds
                 self._cards.refresh(hotfix.id)
@@ -263,7 +269,7 @@ class DeployFlow:
         try:
             return run.run(tick=tick, every=PROGRESS_EVERY)
         finally:
-            self.deploy.clean_up(checkout)
+            self.deploy.clean_up(hotfix, checkout)
 
     def _check_health(self, hotfix: HotfixSnapshot, progress: MessageRef | None) -> Health | None:
         deploy = self._policy.deploy
@@ -273,7 +279,9 @@ class DeployFlow:
         def shown(attempt: int, health: Health) -> None:
             self.deploy.heartbeat(hotfix.id)
             if progress is not None and not health.ok:
-                self._update(progress, render.checking_health(hotfix, attempt, health), None)
+                self._update(
+                    hotfix, progress, render.checking_health(hotfix, attempt, health), None
+                )
 
         health, _ = wait_healthy(
             deploy.health_url,
@@ -319,6 +327,8 @@ class DeployFlow:
                 file=str(outcome.log_path),
                 filename=f"deploy-{hotfix.key}-{hotfix.deployed_version or 'log'}.log",
                 title=f"Deploy log of {hotfix.key} ({hotfix.deployed_version})",
+                # A drill's file says so too, in the message that carries it.
+                **({"initial_comment": f"{DRILL_MARK} · the deploy's log"} if hotfix.drill else {}),
             )
         except (SlackApiError, OSError) as error:
             log.warning("%s: deploy log not attached (%s)", hotfix.key, error)
@@ -465,6 +475,7 @@ class DeployFlow:
                     blocks_,
                     thread_of=hotfix_id,
                     what=f"{hotfix.key} monitoring check {step}",
+                    drill=hotfix.drill,
                 )
 
         detail = {
@@ -518,8 +529,11 @@ class DeployFlow:
         except SlackApiError:
             return None
 
-    def _update(self, ref: MessageRef, text: str, blocks: list[dict] | None) -> None:
+    def _update(
+        self, hotfix: HotfixSnapshot, ref: MessageRef, text: str, blocks: list[dict] | None
+    ) -> None:
         """A progress update; one Slack does not take is skipped (the next one follows)."""
+        text, blocks = marked_if(hotfix.drill, text, blocks)
         try:
             self._client.chat_update(channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks)
         except SlackApiError as error:

@@ -254,7 +254,7 @@ class GitFlow:
             )
             review_channel = self._policy.channels.review
             if review_channel:
-                refused = self._cards.announce(review_channel, text, blocks)
+                refused = self._cards.announce(review_channel, text, blocks, drill=hotfix.drill)
                 if refused is not None:
                     self._cards.say(hotfix, render.not_announced(review_channel, refused))
             with contextlib.suppress(GitHubFailed):  # the poll reads it again shortly

@@ -97,6 +97,7 @@ class Nudges:
                 text,
                 thread_of=hotfix_id,
                 what=f"{hotfix.key} {clock.phase} budget nudge",
+                drill=hotfix.drill,
             )
 
         detail = {

@@ -33,6 +33,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.render.drill import marked_if
 from bot.slack_api import (
     GuardedWebClient,
     ResponseUrls,
@@ -150,13 +151,15 @@ class Outbox:
         *,
         thread_of: int | None = None,
         what: str,
+        drill: bool = False,
     ) -> None:
         """A message in ``channel`` (a DM when it is a user id), or under the card of hotfix
-        ``thread_of``; after anything still waiting in the same thread or channel."""
+        ``thread_of``; after anything still waiting in the same thread or channel. A drill's
+        is marked so (``drill``)."""
         self._send_or_store(
             Outgoing(
                 queue=_post_queue(channel, thread_of),
-                message=_post(channel, text, blocks),
+                message=_post(channel, *marked_if(drill, text, blocks)),
                 what=what,
                 thread_of=thread_of,
             ),
@@ -173,6 +176,7 @@ class Outbox:
         *,
         thread_of: int | None = None,
         what: str,
+        drill: bool = False,
     ) -> None:
         """A post stored in the caller's transaction and delivered by the next round (within
         ``ROUND``): it exists exactly when what the transaction records does (a monitoring
@@ -183,7 +187,10 @@ class Outbox:
             SlackDelivery(
                 queue=_post_queue(channel, thread_of),
                 thread_of=thread_of,
-                message={**_post(channel, text, blocks), "key": uuid.uuid4().hex},
+                message={
+                    **_post(channel, *marked_if(drill, text, blocks)),
+                    "key": uuid.uuid4().hex,
+                },
                 what=what[:200],
                 created_at=now,
                 deliver_by=now + POST_LIFETIME,

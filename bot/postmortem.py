@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.card import CardPublisher, slack_error_code
 from bot.ids import MessagePurpose
+from bot.render.drill import marked_if
 from bot.render.postmortem import postmortem_markdown
 from bot.slack_api import GuardedWebClient
 from storage.db import DatabaseUnavailable
@@ -100,12 +101,14 @@ class PostMortems:
                 content=self.draft(hotfix_id),
                 filename=f"postmortem-{hotfix.key}.md",
                 title=f"Post-mortem draft: {hotfix.key}",
-                initial_comment=(
+                initial_comment=marked_if(
+                    hotfix.drill,
                     f"📝 Post-mortem draft of *{hotfix.key}*: the timeline, the durations "
                     "against the procedure's budgets, deploys, rollbacks and merge-back "
                     "conflicts are filled in; the root cause, what went well and wrong, and "
-                    "the action items are yours to write."
-                ),
+                    "the action items are yours to write.",
+                    None,
+                )[0],
             )
         except SlackApiError as error:
             log.warning("%s: post-mortem draft not uploaded (%s)", hotfix.key, error)

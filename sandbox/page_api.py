@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from sandbox import world as sample
-from sandbox.session import CI_CHECK, REPOSITORY, Sandbox
+from sandbox.session import CI_CHECK, DRILL_REPOSITORY, REPOSITORY, Sandbox
 from sandbox.slack_requests import Response
 
 BOT_USER = "U0SANDBOT"
@@ -163,12 +163,14 @@ class PageApi:
 
     def _github(self) -> dict[str, Any]:
         pulls = []
-        for pull in self.github.pulls(REPOSITORY):
+        for repository, pull in self.sandbox.pulls():
             sha = pull["head"]["sha"]
             pulls.append(
                 {
                     "number": pull["number"],
-                    "title": pull["title"],
+                    "repository": repository,
+                    "title": ("🧪 DRILL · " if repository == DRILL_REPOSITORY else "")
+                    + pull["title"],
                     "state": pull["state"],
                     "merged": bool(pull.get("merged_at")),
                     "head_ref": pull["head"]["ref"],
@@ -176,7 +178,7 @@ class PageApi:
                     "url": pull["html_url"],
                     "reviews": [
                         {"user": r["user"]["login"], "state": r["state"]}
-                        for r in self.github.reviews(REPOSITORY, pull["number"])
+                        for r in self.github.reviews(repository, pull["number"])
                     ],
                     "checks": [
                         {
@@ -185,7 +187,7 @@ class PageApi:
                             "status": c["status"],
                             "conclusion": c["conclusion"],
                         }
-                        for c in self.github.check_runs(REPOSITORY, sha)
+                        for c in self.github.check_runs(repository, sha)
                     ],
                 }
             )
@@ -303,7 +305,8 @@ class PageApi:
         if branch not in self.sandbox.hotfix_branches():
             raise PageError(f"There is no branch {branch!r} in the origin (yet).")
         assert self.sandbox.world is not None
-        sha = sample.make_fix(self.sandbox.world, branch)
+        drill = branch.startswith("drill:")
+        sha = sample.make_fix(self.sandbox.world, branch.removeprefix("drill:"), drill=drill)
         self.sandbox.changed()
         return {"ok": True, "sha": sha}
 
@@ -312,24 +315,24 @@ class PageApi:
         return {"ok": True}
 
     def review(self, body: dict[str, Any]) -> dict[str, Any]:
-        number = self._pull_number(body.get("number"))
+        repository, number = self._pull(body)
         login = str(body.get("login") or "")
         if login not in {p.github for p in sample.TEAM}:
             raise PageError(f"{login!r} is not a GitHub account of the sandbox team.")
-        self.github.add_review(REPOSITORY, number, login, "APPROVED")
+        self.github.add_review(repository, number, login, "APPROVED")
         self.sandbox.changed()
         return {"ok": True}
 
     def check(self, body: dict[str, Any]) -> dict[str, Any]:
-        number = self._pull_number(body.get("number"))
+        repository, number = self._pull(body)
         conclusion = body.get("conclusion")
         if conclusion not in ("success", "failure"):
             raise PageError("A check run can be made to pass (success) or fail (failure).")
-        sha = self.github.pull(REPOSITORY, number)["head"]["sha"]
-        runs = {c["id"]: c["name"] for c in self.github.check_runs(REPOSITORY, sha)}
+        sha = self.github.pull(repository, number)["head"]["sha"]
+        runs = {c["id"]: c["name"] for c in self.github.check_runs(repository, sha)}
         name = runs.get(body.get("check_id"), CI_CHECK)
         self.github.add_check_run(
-            REPOSITORY,
+            repository,
             sha,
             name,
             conclusion=conclusion,
@@ -342,13 +345,17 @@ class PageApi:
 
     # ------------------------------------------------------------------ helpers
 
-    def _pull_number(self, value: Any) -> int:
+    def _pull(self, body: dict[str, Any]) -> tuple[str, int]:
+        repository = body.get("repository") or REPOSITORY
+        value = body.get("number")
+        if repository not in (REPOSITORY, DRILL_REPOSITORY):
+            raise PageError(f"There is no repository {repository!r} in the sandbox.")
         try:
             number = int(value)
-            self.github.pull(REPOSITORY, number)
+            self.github.pull(repository, number)
         except (TypeError, ValueError, KeyError):
-            raise PageError(f"There is no pull request #{value} on {REPOSITORY}.") from None
-        return number
+            raise PageError(f"There is no pull request #{value} on {repository}.") from None
+        return str(repository), number
 
     def _channel_id(self, value: Any) -> str:
         if value not in {c["id"] for c in CHANNELS}:

@@ -32,6 +32,7 @@ from sandbox.store import Store
 log = logging.getLogger("sandbox")
 
 REPOSITORY = "sandbox/checkout"  # the sample service's name on the fake GitHub
+DRILL_REPOSITORY = "sandbox/checkout-drill"  # the drills' scratch copy of it
 CI_CHECK = "ci/tests"  # the check run the sandbox's CI reports on every pull request head
 TEAM_ID = "T0SANDBOX"
 APP_ID = "A0SANDBOX"
@@ -159,6 +160,7 @@ class Sandbox:
             self.world,
             health_url=self.health.url,
             github_repository=REPOSITORY,
+            drill_github=DRILL_REPOSITORY,
             step_seconds=self.step_seconds,
             monitoring=self.monitoring,
         )
@@ -213,6 +215,7 @@ class Sandbox:
             github.restore(saved)
         else:
             github.add_repo(REPOSITORY, str(self.world.origin))
+            github.add_repo(DRILL_REPOSITORY, str(self.world.drill_origin))
             for member in sample.TEAM:
                 github.add_user(member.github)
         return github.start()
@@ -335,18 +338,18 @@ class Sandbox:
 
     def check_heads(self) -> None:
         assert self.github is not None
-        for pull in self.github.pulls(REPOSITORY):
+        for repository, pull in self.pulls():
             if pull["state"] != "open":
                 continue
             sha = pull["head"]["sha"]
-            if self.github.check_runs(REPOSITORY, sha):
+            if self.github.check_runs(repository, sha):
                 continue
             self.github.add_check_run(
-                REPOSITORY, sha, CI_CHECK, status="in_progress", conclusion=None
+                repository, sha, CI_CHECK, status="in_progress", conclusion=None
             )
-            passed, output = self.run_tests(sha)
+            passed, output = self.run_tests(repository, sha)
             self.github.add_check_run(
-                REPOSITORY,
+                repository,
                 sha,
                 CI_CHECK,
                 conclusion="success" if passed else "failure",
@@ -354,10 +357,16 @@ class Sandbox:
                 summary=output[-2000:],
             )
 
-    def run_tests(self, sha: str) -> tuple[bool, str]:
+    def pulls(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every pull request on the fake GitHub: the service's, then the drills'."""
+        assert self.github is not None
+        return [(r, p) for r in (REPOSITORY, DRILL_REPOSITORY) for p in self.github.pulls(r)]
+
+    def run_tests(self, repository: str, sha: str) -> tuple[bool, str]:
         assert self.world is not None
+        origin = self.world.drill_origin if repository == DRILL_REPOSITORY else self.world.origin
         with tempfile.TemporaryDirectory(prefix="sandbox-ci-") as tmp:
-            Repo.clone_from(self.world.origin_url, tmp).git.checkout(sha)
+            Repo.clone_from(str(origin), tmp).git.checkout(sha)
             done = subprocess.run(
                 [sys.executable, "-m", "unittest", "discover", "-s", "tests"],
                 cwd=tmp,
@@ -370,8 +379,15 @@ class Sandbox:
     # ------------------------------------------------------------------ the page's world panel
 
     def hotfix_branches(self) -> list[str]:
+        """Open hotfix branches: the service's, and the drills' (named ``drill:<branch>``)."""
         assert self.world is not None
-        return sorted(h.name for h in Repo(self.world.origin).heads if h.name.startswith("hotfix/"))
+        real = [h.name for h in Repo(self.world.origin).heads if h.name.startswith("hotfix/")]
+        drills = [
+            f"drill:{h.name}"
+            for h in Repo(self.world.drill_origin).heads
+            if h.name.startswith("hotfix/")
+        ]
+        return sorted(real) + sorted(drills)
 
     def set_health(self, healthy: bool) -> None:
         assert self.health is not None and self.store is not None

@@ -219,6 +219,14 @@ class World:
     def origin_url(self) -> str:
         return str(self.origin)
 
+    @property
+    def drill_origin(self) -> Path:
+        """The drills' scratch repository: a copy of the origin, made on first use."""
+        path = self.directory / "checkout-drill.git"
+        if not path.exists():
+            Repo.clone_from(self.origin_url, path, bare=True)
+        return path
+
     def deployed(self, environment: str = "production") -> dict[str, Any] | None:
         """What the deploy script last put live in ``environment``, or None."""
         path = self.state / f"{environment}.json"
@@ -269,11 +277,13 @@ def build(directory: Path) -> World:
     return World(directory=directory, origin=origin, state=state)
 
 
-def make_fix(world: World, branch: str) -> str:
-    """Commit the coupon fix (and its test) to ``branch`` of the origin, as the engineer on
-    call would, and push it. Returns the new commit's sha."""
+def make_fix(world: World, branch: str, *, drill: bool = False) -> str:
+    """Commit the coupon fix (and its test) to ``branch`` of the origin (of the drills'
+    scratch copy, for a drill), as the engineer on call would, and push it. Returns the new
+    commit's sha."""
+    origin = world.drill_origin if drill else world.origin
     with tempfile.TemporaryDirectory(prefix="sandbox-fix-") as tmp:
-        work = Repo.clone_from(world.origin_url, tmp, branch=branch)
+        work = Repo.clone_from(str(origin), tmp, branch=branch)
         _commit(work, FIX[1], FIX[0], datetime.now(UTC), ENGINEER)
         work.remote("origin").push(f"HEAD:refs/heads/{branch}")
         return work.head.commit.hexsha
@@ -284,6 +294,7 @@ def policy(
     *,
     health_url: str,
     github_repository: str | None = None,
+    drill_github: str | None = None,
     step_seconds: float = 1.0,
     monitoring: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -338,6 +349,12 @@ def policy(
             "dashboards": {"Checkout errors": "http://127.0.0.1:3000/sandbox#health"},
         },
         "monitoring": monitoring or {"interval": "1m", "window": "3m"},
+        # /hotfix start --drill: the same procedure in the scratch copy, with the simulated
+        # deploy (nothing is put live).
+        "drill": {
+            "repository": str(world.drill_origin),
+            **({"github": drill_github} if drill_github else {}),
+        },
     }
 
 

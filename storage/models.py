@@ -79,6 +79,7 @@ class Hotfix(Base):
     estimated_fix_seconds: Mapped[int | None] = mapped_column(Integer)
     risk_if_delayed: Mapped[str | None] = mapped_column(Text)
     security_fix: Mapped[bool] = mapped_column(Boolean, default=False)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)  # a rehearsal: see drill.*
     needs_migration: Mapped[bool] = mapped_column(Boolean, default=False)
     requester_id: Mapped[str] = mapped_column(String(32))
     # Frozen when the hotfix opens, so a policy edit never changes a running approval.

@@ -47,6 +47,7 @@ ENV_NAMES = (
     "DATABASE_URL",
     "HOTFIX_CONFIG",
     "PORT",
+    "HOST",
     "LOG_LEVEL",
 )
 
@@ -321,7 +322,7 @@ def test_unknown_key_suggests_the_close_one() -> None:
         "hotfix.yml: aprovals: unknown key (did you mean 'approvals'?)",
         "hotfix.yml: colour: unknown key (known keys: repository, roles, approvals, budgets, "
         "escalation, channels, security, review, people, data_dir, workers, slack, deploy, "
-        "monitoring, announce, postmortem)",
+        "monitoring, announce, postmortem, drill)",
     ]
 
 

@@ -82,7 +82,7 @@ class Page:
         cards = self.state()["messages"][CHANNEL]
         for card in cards:
             for reply in card["replies"]:
-                if reply["text"].startswith(starts):
+                if reply["text"].removeprefix("🧪 DRILL · ").startswith(starts):
                     return reply
         return None
 
@@ -199,10 +199,12 @@ def in_state(served: Served, wanted: str, timeout: float = 60) -> dict[str, Any]
     )
 
 
-def declared(page: Page) -> None:
+def declared(page: Page, *, drill: bool = False) -> None:
     """Alice types /hotfix start and fills the assessment form, once with a mistake."""
-    page.command("/hotfix start CHK-1 critical Coupons are taken off twice")
+    flag = "--drill " if drill else ""
+    page.command(f"/hotfix start {flag}CHK-1 critical Coupons are taken off twice")
     modal = wait_for(lambda: page.state(ALICE)["modal"], what="the assessment form")
+    assert modal["title"]["text"] == ("🧪 Drill assessment" if drill else "Hotfix assessment")
     assert page.state(DANA)["modal"] is None  # a form is only shown to whom it was opened for
     wrong = page.ok(
         "submit",
@@ -228,9 +230,9 @@ def declared(page: Page) -> None:
     assert page.state(ALICE)["modal"] is None
 
 
-def approved(served: Served) -> dict[str, Any]:
+def approved(served: Served, *, drill: bool = False) -> dict[str, Any]:
     page = served.page
-    declared(page)
+    declared(page, drill=drill)
     for user, role in ((OMAR, "On-call Lead"), (DANA, "Engineering Manager"), (CHLOE, "CTO")):
         page.click("Approvers for", f"Approve as {role}", user)
         wait_for(
@@ -240,22 +242,21 @@ def approved(served: Served) -> dict[str, Any]:
     return in_state(served, "fixing")
 
 
-def test_a_whole_hotfix_is_played_through_the_page_from_start_to_the_post_mortem(
-    served: Served,
-) -> None:
+def play(served: Served, *, drill: bool = False) -> tuple[dict[str, Any], str, str]:
+    """A whole hotfix through the page: returns the bot's row, the fix and the draft."""
     page = served.page
-    row = approved(served)
+    row = approved(served, drill=drill)
     assert (row["base_tag"], row["version"]) == ("v1.2.3", "v1.2.4")
-    world = page.state()["world"]
-    assert world["hotfix_branches"] == [row["branch"]]
+    named = f"drill:{row['branch']}" if drill else row["branch"]
+    assert page.state()["world"]["hotfix_branches"] == [named]
 
-    sha = page.ok("make-fix", {"branch": row["branch"]})["sha"]
-    assert Repo(served.sandbox.world.origin).heads[row["branch"]].commit.hexsha == sha
+    sha = page.ok("make-fix", {"branch": named})["sha"]
     page.command("/hotfix pr HF-1")
     pull = wait_for(
         lambda: [p for p in page.state()["github"]["prs"] if p["head_sha"] == sha],
         what="the pull request",
     )[0]
+    assert pull["repository"] == ("sandbox/checkout-drill" if drill else "sandbox/checkout")
     # The sandbox's CI runs the service's tests on the PR head, for real: the fix passes.
     check = wait_for(
         lambda: [
@@ -267,7 +268,10 @@ def test_a_whole_hotfix_is_played_through_the_page_from_start_to_the_post_mortem
         what="green CI",
     )[0]
     assert check["name"] == "ci/tests"
-    page.ok("github/review", {"number": pull["number"], "login": "riley-reviewer"})
+    page.ok(
+        "github/review",
+        {"repository": pull["repository"], "number": pull["number"], "login": "riley-reviewer"},
+    )
     assert page.state()["github"]["prs"][0]["reviews"] == [
         {"user": "riley-reviewer", "state": "APPROVED"}
     ]
@@ -303,8 +307,6 @@ def test_a_whole_hotfix_is_played_through_the_page_from_start_to_the_post_mortem
 
     page.click("Pre-deploy checklist", "Tag & deploy v1.2.4", OMAR)
     in_state(served, "monitoring")
-    live = page.state()["world"]["deployed"]
-    assert (live["version"], live["hotfix"]) == ("v1.2.4", "HF-1")
     page.click("📈", "All green", OMAR)
     in_state(served, "merging_back")
     page.command("/hotfix merge-back HF-1")
@@ -322,7 +324,55 @@ def test_a_whole_hotfix_is_played_through_the_page_from_start_to_the_post_mortem
     )
     with urllib.request.urlopen(page.url + files[0]["url"], timeout=10) as answer:
         draft = answer.read().decode()
-    assert "HF-1" in draft and "v1.2.4" in draft
+    return row, sha, draft
+
+
+def test_a_whole_hotfix_is_played_through_the_page_from_start_to_the_post_mortem(
+    served: Served,
+) -> None:
+    _row, sha, draft = play(served)
+    origin = Repo(served.sandbox.world.origin)
+    assert origin.tags["v1.2.4"].commit.hexsha == sha
+    live = served.page.state()["world"]["deployed"]
+    assert (live["version"], live["hotfix"]) == ("v1.2.4", "HF-1")
+    for target in ("main", "develop"):
+        assert sha in {p.hexsha for p in origin.heads[target].commit.parents}
+    assert draft.startswith("# Post-mortem: HF-1")
+    assert "v1.2.4" in draft and "Drill score" not in draft
+
+
+def test_a_drill_rehearses_it_all_in_the_scratch_copy_marked_drill_and_scored(
+    served: Served,
+) -> None:
+    world = served.sandbox.world
+    origin = Repo(world.origin)
+    before = {ref.name: ref.commit.hexsha for ref in [*origin.heads, *origin.tags]}
+    row, sha, draft = play(served, drill=True)
+    assert row["drill"]
+    # The real origin is as it was: no branch, tag or merge; production runs what it ran.
+    assert {ref.name: ref.commit.hexsha for ref in [*origin.heads, *origin.tags]} == before
+    assert world.deployed() is None
+    scratch = Repo(world.drill_origin)
+    assert scratch.tags["v1.2.4"].commit.hexsha == sha
+    for target in ("main", "develop"):
+        assert sha in {p.hexsha for p in scratch.heads[target].commit.parents}
+    # Every message of the drill says so, first thing.
+    messages = served.page.state()["messages"]
+    said = [
+        m
+        for channel in (CHANNEL, sample.STAKEHOLDERS["id"], sample.REVIEW["id"])
+        for top in messages[channel]
+        for m in [top, *top["replies"]]
+    ]
+    assert len(said) > 10
+    unmarked = [m["text"][:80] for m in said if not m["text"].startswith("🧪 DRILL")]
+    assert unmarked == []
+    assert all(m["blocks"][0]["block_id"] == "drill_mark" for m in said if m["blocks"])
+    # The draft scores the team against the procedure's phase budgets.
+    assert draft.startswith("# Drill post-mortem: HF-1")
+    assert "## Drill score" in draft
+    assert "| Expedited review |" in draft
+    assert "phases within budget.**" in draft
 
 
 def test_a_restart_loses_nothing_and_bad_input_is_answered_clearly(tmp_path: Path) -> None:

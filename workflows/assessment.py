@@ -63,11 +63,13 @@ class AssessmentInvalid(Exception):
 
 @dataclass(frozen=True)
 class CommandLine:
-    """What ``/hotfix start [TICKET] [SEVERITY] [title…]`` prefills in the assessment."""
+    """What ``/hotfix start [--drill] [TICKET] [SEVERITY] [title…]`` prefills in the
+    assessment (``--drill``: a rehearsal, see the policy's ``drill`` section)."""
 
     ticket: str | None = None
     severity: Severity | None = None
     title: str | None = None
+    drill: bool = False
 
 
 def parse_start_arguments(text: str) -> CommandLine:
@@ -77,6 +79,8 @@ def parse_start_arguments(text: str) -> CommandLine:
     and the modal validates everything when it is submitted.
     """
     words = text.split()
+    drill = "--drill" in words
+    words = [w for w in words if w != "--drill"]
     ticket: str | None = None
     severity: Severity | None = None
     while words:
@@ -89,7 +93,7 @@ def parse_start_arguments(text: str) -> CommandLine:
             break
         words.pop(0)
     title = " ".join(words)[:TITLE_MAX] or None
-    return CommandLine(ticket=ticket, severity=severity, title=title)
+    return CommandLine(ticket=ticket, severity=severity, title=title, drill=drill)
 
 
 def _has_control_characters(value: str, *, allow_newlines: bool) -> bool:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError
 
 from workflows.config_closeout import Announce, Budgets, Postmortem
 from workflows.config_deploy import Deploy, Monitoring
+from workflows.config_drill import Drill
 from workflows.config_fields import (
     KNOWN_ROLES_CONTEXT,
     Duration,
@@ -603,6 +604,7 @@ class Policy(Section):
     monitoring: Monitoring = Field(default_factory=Monitoring)
     announce: Announce = Field(default_factory=Announce)
     postmortem: Postmortem = Field(default_factory=Postmortem)
+    drill: Drill = Field(default_factory=Drill)
 
     @model_validator(mode="before")
     @classmethod
@@ -622,6 +624,7 @@ class Policy(Section):
                 "monitoring",
                 "announce",
                 "postmortem",
+                "drill",
             )
             return {k: v for k, v in data.items() if not (k in optional and v is None)}
         return data
@@ -637,6 +640,26 @@ class Policy(Section):
             ]
         if problems:
             raise ValueError("\n".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _drills_stay_out_of_production(self) -> Policy:
+        drill = self.drill
+        if drill.repository is not None and drill.repository.strip() == self.repository.remote:
+            raise ValueError(
+                "drill.repository is repository.remote: a drill would branch, tag and merge in "
+                "the real repository. Give drills a scratch repository of their own."
+            )
+        if drill.github is not None and drill.github == self.repository.github:
+            raise ValueError(
+                "drill.github is repository.github: a drill would open pull requests in the "
+                "real repository. Give drills a scratch repository of their own."
+            )
+        if drill.deploy_command is not None and drill.deploy_command == self.deploy.command:
+            raise ValueError(
+                "drill.deploy_command is deploy.command: a drill never runs the production "
+                "deploy. Leave drill.deploy_command out to use the simulated one."
+            )
         return self
 
     def _role_references(self) -> list[tuple[str, tuple[str, ...]]]:

@@ -24,6 +24,7 @@ from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService
 from workflows.lifecycle import Refused
 from workflows.snapshot import HotfixSnapshot
+from workflows.targets import Target, Targets
 
 #: The procedure's "Database Migration Hotfix Pattern", ticked before a migration deploys.
 MIGRATION_ITEMS: tuple[tuple[str, str], ...] = (
@@ -82,7 +83,7 @@ class HotfixDeploy:
         service: HotfixService,
         policy: Policy,
         git: HotfixGit,
-        repository: Repository,
+        repository: Repository | Targets,
         *,
         clock: Callable[[], datetime],
         github: ActionsClient | None = None,
@@ -90,7 +91,9 @@ class HotfixDeploy:
         self._service = service
         self._policy = policy
         self._git = git
-        self._repo = repository
+        self._targets = (
+            repository if isinstance(repository, Targets) else Targets(Target(repository))
+        )
         self._clock = clock
         self._github = github
 
@@ -132,7 +135,7 @@ class HotfixDeploy:
         """Start an attempt: check who asks and that the checklist is complete, then move
         to deploying (one caller wins; the others hear that it is deploying already)."""
         hotfix = self._service.get(hotfix_id)
-        if not self.configured:
+        if not (hotfix.drill or self.configured):
             raise DomainError(
                 "No deploy is configured: set `deploy.command` (an argv list, such as "
                 '["./deploy.sh", "production", "{version}"]) or `deploy.github_actions` in '
@@ -184,9 +187,14 @@ class HotfixDeploy:
         deploy = self._policy.deploy
         attempt = "rollback" if rollback else f"attempt-{hotfix.deploy_attempts}"
         base = self._policy.data_dir / "deploys" / hotfix.key
-        if deploy.github_actions is not None:
+        if hotfix.drill:  # never the production deploy: the drill's own, or the simulated one
+            template: tuple[str, ...] | None = (
+                self._policy.drill.rollback if rollback else self._policy.drill.command
+            )
+        elif deploy.github_actions is not None:
             return self._workflow_run(hotfix, rollback, base / f"{attempt}.log"), None
-        template = deploy.rollback if rollback else deploy.command
+        else:
+            template = deploy.rollback if rollback else deploy.command
         if template is None:
             raise DomainError("No deploy command is configured (`deploy.command`).")
         checkout = base / f"{attempt}-checkout"
@@ -195,7 +203,7 @@ class HotfixDeploy:
         if uses_checkout:
             tag = values.previous_version if rollback else values.version
             try:
-                self._repo.checkout(tag, checkout)
+                self._targets.of(hotfix).repository.checkout(tag, checkout)
             except GitOperationFailed as failed:
                 raise DomainError(f"Could not check out {tag}: {failed.reason}") from None
         workdir = Path(deploy.workdir.format_map(values.as_dict()))
@@ -236,10 +244,10 @@ class HotfixDeploy:
             log_path=log_path,
         )
 
-    def clean_up(self, checkout: Path | None) -> None:
+    def clean_up(self, hotfix: HotfixSnapshot, checkout: Path | None) -> None:
         if checkout is not None:
             with contextlib.suppress(GitOperationFailed):
-                self._repo.remove_checkout(checkout)
+                self._targets.of(hotfix).repository.remove_checkout(checkout)
 
     def heartbeat(self, hotfix_id: int) -> None:
         self._service.heartbeat(hotfix_id, self._clock())

@@ -36,6 +36,7 @@ from workflows.naming import (
 )
 from workflows.security_close import security_pending
 from workflows.snapshot import HotfixSnapshot
+from workflows.targets import Target, Targets
 
 #: While these hold, the base tag may still be chosen (no branch exists yet).
 BASE_STATES = ("awaiting_approval", "approved")
@@ -63,13 +64,15 @@ class HotfixGit:
         self,
         service: HotfixService,
         policy: Policy,
-        repository: Repository,
+        repository: Repository | Targets,
         github: GitHubRepository | None = None,
     ) -> None:
         self._service = service
         self._policy = policy
-        self._repo = repository
-        self._github = github
+        # One repository (and GitHub), or the team's and the drills' (``workflows.targets``).
+        self._targets = (
+            repository if isinstance(repository, Targets) else Targets(Target(repository, github))
+        )
         #: Told (hotfix, where the tag is now) when the base tag moved after approval.
         self.on_base_moved: Callable[[HotfixSnapshot, str], None] | None = None
 
@@ -79,15 +82,21 @@ class HotfixGit:
 
     # ----------------------------------------------------------------- the base
 
-    def latest_production_tag(self) -> Tag | None:
-        return self._repo.latest_production_tag(self.pattern)
+    def _repo(self, hotfix: HotfixSnapshot) -> Repository:
+        return self._targets.of(hotfix).repository
+
+    def _github(self, hotfix: HotfixSnapshot) -> GitHubRepository | None:
+        return self._targets.of(hotfix).github
+
+    def latest_production_tag(self, hotfix: HotfixSnapshot) -> Tag | None:
+        return self._repo(hotfix).latest_production_tag(self.pattern)
 
     def find_base(self, hotfix_id: int) -> HotfixSnapshot:
         """Record the latest production tag as the hotfix's base (once, if none is chosen)."""
         hotfix = self._service.get(hotfix_id)
         if hotfix.base_tag:
             return hotfix
-        tag = self.latest_production_tag()
+        tag = self.latest_production_tag(hotfix)
         if tag is None:
             return self._service.note(
                 hotfix_id,
@@ -103,7 +112,7 @@ class HotfixGit:
         """``/hotfix base HF-n v1.2.3``: the requester or a role holder picks the base."""
         hotfix = self._service.get(hotfix_id)
         self._service.may_drive(hotfix, actor, "choose its base")
-        tags = {t.name: t for t in self._repo.production_tags(self.pattern)}
+        tags = {t.name: t for t in self._repo(hotfix).production_tags(self.pattern)}
         tag = tags.get(tag_name.strip())
         if tag is None:
             latest = max(tags.values(), key=lambda t: t.version).name if tags else None
@@ -172,7 +181,7 @@ class HotfixGit:
             if holder not in (None, hotfix.id):
                 continue
             try:
-                return candidate, self._repo.create_branch(
+                return candidate, self._repo(hotfix).create_branch(
                     candidate, at_tag=hotfix.base_tag, at_commit=hotfix.base_commit
                 )
             except BranchTaken:
@@ -199,7 +208,7 @@ class HotfixGit:
         other open hotfixes hold (``v1.2.4``, then ``v1.2.5`` for the second hotfix)."""
         if not hotfix.base_tag:
             raise DomainError(f"{hotfix.key} has no base tag yet.")
-        tags = self._repo.production_tags(self.pattern)
+        tags = self._repo(hotfix).production_tags(self.pattern)
         base = next((t for t in tags if t.name == hotfix.base_tag), None)
         if base is None:
             raise DomainError(f"The base tag {hotfix.base_tag} is no longer on the remote.")
@@ -234,7 +243,7 @@ class HotfixGit:
             version=version,
             security_fix=hotfix.security_fix,
         )
-        result = self._repo.create_tag(
+        result = self._repo(hotfix).create_tag(
             version, hotfix.branch, message, expected_commit=expected_commit
         )
         self._service.note(
@@ -252,7 +261,7 @@ class HotfixGit:
         hotfix = self._service.get(hotfix_id)
         if not hotfix.security_fix or not hotfix.branch or not hotfix.base_tag:
             return []
-        commits = self._repo.commits_on_branch(hotfix.branch, hotfix.base_tag)
+        commits = self._repo(hotfix).commits_on_branch(hotfix.branch, hotfix.base_tag)
         return find_disclosures(
             ((f"commit {c.sha[:7]}", c.message) for c in commits),
             self._policy.security.disclosing_words,
@@ -260,9 +269,9 @@ class HotfixGit:
 
     # ---------------------------------------------------------------- merge back
 
-    def targets(self) -> tuple[list[str], list[str]]:
+    def targets(self, hotfix: HotfixSnapshot) -> tuple[list[str], list[str]]:
         """(branches that must receive the fix and exist, configured ones that do not)."""
-        branches = self._repo.remote_branches()
+        branches = self._repo(hotfix).remote_branches()
         wanted = list(self._policy.repository.merge_back)
         if self._policy.repository.merge_into_release_branches:
             wanted += sorted(b for b in branches if fnmatch.fnmatch(b, RELEASE_BRANCHES))
@@ -283,13 +292,14 @@ class HotfixGit:
         if not hotfix.branch:
             raise DomainError(f"{hotfix.key} has no branch to merge back.")
         by_pull_request = self._policy.repository.merge_strategy == "pull_request"
-        if by_pull_request and self._github is None:
+        github = self._github(hotfix)
+        if by_pull_request and github is None:
             raise DomainError(
                 "`repository.merge_strategy` is `pull_request`, but GitHub is not configured: "
                 "set `repository.github` and `GITHUB_TOKEN` (or a GitHub App), or use "
                 "`merge_strategy: direct`."
             )
-        targets, missing = self.targets()
+        targets, missing = self.targets(hotfix)
         merged: list[str] = []
         already: list[str] = []
         conflicts: dict[str, tuple[str, ...]] = {}
@@ -301,21 +311,21 @@ class HotfixGit:
             security_fix=hotfix.security_fix,
         )
         for target in targets:
-            check = self._repo.merge_check(hotfix.branch, target)
+            check = self._repo(hotfix).merge_check(hotfix.branch, target)
             if check.already_merged or (
-                self._github is not None and self._github.merged_pull(hotfix.branch, target)
+                github is not None and github.merged_pull(hotfix.branch, target)
             ):
                 already.append(target)
                 continue
             if check.conflicts:
                 conflicts[target] = check.conflicts
-            if by_pull_request or (check.conflicts and self._github is not None):
+            if by_pull_request or (check.conflicts and github is not None):
                 # A conflicting target gets a PR in either strategy: it is where the
                 # resolution is reviewed.
                 pulls[target] = self._pull_request(hotfix, target, message)
             elif not check.conflicts:
                 try:
-                    result = self._repo.merge(hotfix.branch, target, message)
+                    result = self._repo(hotfix).merge(hotfix.branch, target, message)
                 except MergeConflict as conflict:  # the target moved between check and merge
                     conflicts[target] = tuple(conflict.files)
                     continue
@@ -341,17 +351,18 @@ class HotfixGit:
             return replace(report, hotfix=hotfix, security_pending=tuple(pending))
         # Close first: if recording fails the branch is still there for the re-run.
         closed = self._service.fire(hotfix_id, "merged_back", actor=actor, detail=detail)
-        self._repo.delete_branch(hotfix.branch)  # False (no error) if it is already gone
+        self._repo(hotfix).delete_branch(hotfix.branch)  # False (no error) if it is already gone
         return replace(report, hotfix=closed, closed=True)
 
     def _pull_request(self, hotfix: HotfixSnapshot, target: str, title: str) -> str:
-        assert self._github is not None
+        github = self._github(hotfix)
+        assert github is not None
         body = (
             f"Merging the {hotfix.version or 'hotfix'} hotfix back into `{target}` "
             f"(procedure Phase 6), so the next release keeps the fix.\n\n"
             f"Opened by Hotfix Bot for {hotfix.key}."
         )
-        pull, _created = self._github.open_pull(
+        pull, _created = github.open_pull(
             head_branch=hotfix.branch or "", base=target, title=title, body=body
         )
         return pull.url

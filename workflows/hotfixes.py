@@ -138,6 +138,7 @@ class HotfixService(TimelineClaims):
         requester_id: str,
         channel_id: str,
         idempotency_key: str,
+        drill: bool = False,
     ) -> HotfixSnapshot | None:
         """Record an assessment: CRITICAL/HIGH await approval, MEDIUM/LOW are declined.
 
@@ -168,6 +169,7 @@ class HotfixService(TimelineClaims):
                     risk_if_delayed=assessment.risk_if_delayed,
                     security_fix=assessment.security_fix,
                     needs_migration=assessment.needs_migration,
+                    drill=drill,
                     requester_id=requester_id,
                     required_roles=self._policy.required_roles(assessment.severity.value),
                     channel_id=channel_id,
@@ -182,7 +184,11 @@ class HotfixService(TimelineClaims):
                     hotfix,
                     "assess",
                     actor=requester_id,
-                    detail={"severity": hotfix.severity, "title": hotfix.title},
+                    detail={
+                        "severity": hotfix.severity,
+                        "title": hotfix.title,
+                        **({"drill": True} if drill else {}),
+                    },
                 )
                 snapshot = self._snapshot(session, hotfix)
         except _AlreadyDone:
@@ -722,6 +728,7 @@ class HotfixService(TimelineClaims):
             risk_if_delayed=hotfix.risk_if_delayed,
             security_fix=hotfix.security_fix,
             needs_migration=hotfix.needs_migration,
+            drill=bool(hotfix.drill),
             requester_id=hotfix.requester_id,
             channel_id=hotfix.channel_id,
             created_at=hotfix.created_at,

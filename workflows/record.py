@@ -77,6 +77,7 @@ class HotfixRecord:
     deploy_attempts: int
     approvals: tuple[Approver, ...]
     events: tuple[TimelineEvent, ...]
+    drill: bool = False  # a rehearsal: its post-mortem scores the team against the budgets
 
     @property
     def key(self) -> str:
@@ -161,6 +162,7 @@ def load_record(sessions: sessionmaker[Session], hotfix_id: int) -> HotfixRecord
             impact=hotfix.impact,
             ticket=hotfix.ticket,
             security_fix=bool(hotfix.security_fix),
+            drill=bool(hotfix.drill),
             needs_migration=bool(hotfix.needs_migration),
             requester_id=hotfix.requester_id,
             channel_id=hotfix.channel_id,

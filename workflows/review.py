@@ -25,6 +25,7 @@ from workflows.lifecycle import Refused
 from workflows.naming import Disclosure, find_disclosures
 from workflows.roles import mention
 from workflows.snapshot import HotfixSnapshot
+from workflows.targets import Targets
 
 #: The procedure's "Hotfix Review Checklist" (id, text); security items for security fixes.
 REVIEW_ITEMS: tuple[tuple[str, str], ...] = (
@@ -214,11 +215,15 @@ class HotfixReview:
     """Opens (or adopts) the hotfix PR and describes it."""
 
     def __init__(
-        self, service: HotfixService, policy: Policy, github: GitHubRepository | None
+        self,
+        service: HotfixService,
+        policy: Policy,
+        github: GitHubRepository | Targets | None,
     ) -> None:
         self._service = service
         self._policy = policy
-        self._github = github
+        self._targets = github if isinstance(github, Targets) else None
+        self._only = None if isinstance(github, Targets) else github
         #: Told of every reset as soon as it is recorded (the Slack layer says it in the
         #: thread), whatever happens to the rest of the read that found it.
         self.on_reset: Callable[[ReviewReset], None] = lambda reset: None
@@ -227,11 +232,15 @@ class HotfixReview:
         self._reading = threading.Lock()
         self._readers: dict[int, threading.Lock] = {}
 
+    def _github_of(self, hotfix: HotfixSnapshot) -> GitHubRepository | None:
+        """The team's GitHub repository, or the drills' scratch one for a drill."""
+        return self._only if self._targets is None else self._targets.of(hotfix).github
+
     def open_pr(self, hotfix_id: int, *, actor: str, thread_link: str) -> OpenedPullRequest:
         hotfix = self._service.get(hotfix_id)
         if hotfix.state not in PR_STATES:
             raise HotfixMovedOn(hotfix.key, hotfix.state)
-        if self._github is None:
+        if self._github_of(hotfix) is None:
             raise DomainError(
                 "GitHub is not configured: set `repository.github` in the policy file and "
                 "`GITHUB_TOKEN` (or `GITHUB_APP_ID` and `GITHUB_APP_PRIVATE_KEY`) in the "
@@ -239,7 +248,7 @@ class HotfixReview:
             )
         if not hotfix.branch:
             raise DomainError(f"{hotfix.key} has no branch yet.")
-        github = self._github
+        github = self._github_of(hotfix)
         base = self._policy.repository.production_branch
         pull, created = github.open_pull(
             head_branch=hotfix.branch,
@@ -303,11 +312,12 @@ class HotfixReview:
 
     def _check_ci(self, hotfix_id: int) -> HotfixSnapshot:
         hotfix = self._service.get(hotfix_id)
-        if self._github is None or hotfix.pr_number is None:
+        github = self._github_of(hotfix)
+        if github is None or hotfix.pr_number is None:
             raise DomainError(f"{hotfix.key} has no pull request yet.")
-        pull = self._github.pull(hotfix.pr_number)
+        pull = github.pull(hotfix.pr_number)
         self._follow_head(hotfix, pull)
-        checks = self._github.checks(pull.head_sha)
+        checks = github.checks(pull.head_sha)
         detail = {
             "sha": pull.head_sha,
             "failing": [[name, link] for name, link in checks.failing],
@@ -329,7 +339,11 @@ class HotfixReview:
             return None
         new_commits: int | None = None
         if old is not None:
-            shas = [c.sha for c in self._github.commits(pull.number)] if self._github else []
+            shas = (
+                [c.sha for c in self._github_of(hotfix).commits(pull.number)]
+                if self._github_of(hotfix)
+                else []
+            )
             if old in shas:
                 new_commits = len(shas) - shas.index(old) - 1
         followed = self._service.follow_head(
@@ -353,19 +367,20 @@ class HotfixReview:
         hotfix = self._service.get(hotfix_id)
         if hotfix.state != "in_review":
             raise HotfixMovedOn(hotfix.key, hotfix.state)
-        if self._github is None or hotfix.pr_number is None:
+        github = self._github_of(hotfix)
+        if github is None or hotfix.pr_number is None:
             raise DomainError(f"{hotfix.key} has no pull request to review yet.")
         if reviewer == hotfix.requester_id:
             raise Refused(
                 f"You requested {hotfix.key}, so you cannot approve its review: get another "
                 "pair of eyes."
             )
-        pull = self._github.pull(hotfix.pr_number)
+        pull = github.pull(hotfix.pr_number)
         reset = self._follow_head(hotfix, pull)
         if reset is not None:
             raise ReviewWasReset(reset)
         hotfix = self._service.get(hotfix_id)  # the ticks, as of this head
-        authors = {pull.author} | {c.author for c in self._github.commits(pull.number) if c.author}
+        authors = {pull.author} | {c.author for c in github.commits(pull.number) if c.author}
         own_logins = {login for login, slack in self._policy.people.items() if slack == reviewer}
         if own_logins & authors:
             raise Refused(
@@ -391,13 +406,13 @@ class HotfixReview:
             raise Refused(
                 "Tick every item of the checklist first. Still open: " + "; ".join(missing) + "."
             )
-        checks = self._github.checks(pull.head_sha)
+        checks = github.checks(pull.head_sha)
         if checks.state != "green":
             what = ", ".join(name for name, _ in checks.failing) or ", ".join(checks.pending)
             raise Refused(f"CI is {checks.state} on the PR's head ({what}): wait for green.")
         if self._policy.review.require_github_approval and not any(
             r.state == "APPROVED" and r.user not in authors and r.commit == pull.head_sha
-            for r in self._github.reviews(pull.number)
+            for r in github.reviews(pull.number)
         ):
             raise Refused(
                 f"GitHub has no approving review of the current head from someone other than "

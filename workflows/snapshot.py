@@ -58,6 +58,7 @@ class HotfixSnapshot:
     branch: str | None = None
     version: str | None = None
     pr_number: int | None = None
+    drill: bool = False  # a rehearsal (/hotfix start --drill): never the real repository or deploy
     pr_url: str | None = None
     ci_state: str | None = None
     ci_detail: dict[str, Any] | None = None

@@ -12,6 +12,7 @@ from bot.ids import BlockId, CallbackId
 from bot.render.assessment import (
     field_errors,
     modal_channel,
+    modal_drill,
     not_a_hotfix_view,
     read_assessment,
 )
@@ -46,6 +47,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
                 requester_id=body["user"]["id"],
                 channel_id=channel_id,
                 idempotency_key=f"view:{view['id']}",
+                drill=modal_drill(view.get("private_metadata", "")),
             )
         except Exception as error:  # the funnel, inline: the form keeps what was typed
             ack(response_action="errors", errors={BlockId.ISSUE: user_message(error)})

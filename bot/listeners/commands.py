@@ -36,6 +36,11 @@ PR_USAGE = "Usage: `/hotfix pr HF-n`."
 ROLLBACK_USAGE = "Usage: `/hotfix rollback HF-n [reason]`."
 TIMELINE_USAGE = "Usage: `/hotfix timeline HF-n`."
 POSTMORTEM_USAGE = "Usage: `/hotfix postmortem HF-n`."
+NO_DRILLS = (
+    "Drills are not set up: give them a scratch repository in the policy file "
+    "(`drill.repository`, and `drill.github` for its pull requests), so that a rehearsal "
+    "never branches, tags or merges in the real one. Then run `/hotfix start --drill` again."
+)
 WAIVE_USAGE = "Usage: `/hotfix security-waive HF-n <reason>` — the reason is kept."
 
 Work = Callable[[Reply], None]
@@ -47,8 +52,11 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     def start(rest: str, user: str, channel: str, trigger_id: str) -> Work:
         def work(reply: Reply) -> None:
             # The trigger id expires 3 s after the command: this runs on the forms lane.
+            prefill = parse_start_arguments(rest)
+            if prefill.drill and services.policy.drill.repository is None:
+                raise DomainError(NO_DRILLS)
             view = assessment_modal(
-                parse_start_arguments(rest),
+                prefill,
                 requester_id=user,
                 channel_id=channel,
                 now=services.clock(),

@@ -26,6 +26,8 @@ from slack_sdk.models.views import View
 
 from bot import mrkdwn
 from bot.ids import ActionId, BlockId, CallbackId, Flag
+from bot.render.drill import BLOCK_ID as DRILL_BLOCK
+from bot.render.drill import NOTICE
 from workflows.assessment import (
     TEXT_MAX,
     TICKET_MAX,
@@ -60,7 +62,8 @@ def _severity_option(severity: Severity) -> Option:
 def assessment_modal(
     prefill: CommandLine, *, requester_id: str, channel_id: str, now: datetime
 ) -> View:
-    """The Hotfix Request form, prefilled from ``/hotfix start [TICKET] [SEVERITY] [title…]``."""
+    """The Hotfix Request form, prefilled from ``/hotfix start [TICKET] [SEVERITY] [title…]``
+    (a drill's says so at the top, and in its title)."""
     severity_options = [_severity_option(s) for s in Severity]
     initial_severity = (
         severity_options[list(Severity).index(prefill.severity)] if prefill.severity else None
@@ -159,15 +162,29 @@ def assessment_modal(
             element=CheckboxesElement(action_id=ActionId.FLAGS, options=flags),
         ),
     ]
+    metadata: dict[str, object] = {"channel_id": channel_id}
+    if prefill.drill:
+        blocks.insert(
+            0, ContextBlock(block_id=DRILL_BLOCK, elements=[MarkdownTextObject(text=NOTICE)])
+        )
+        metadata["drill"] = True
     return View(
         type="modal",
         callback_id=CallbackId.ASSESSMENT,
-        title="Hotfix assessment",
-        submit="Open hotfix",
+        title="🧪 Drill assessment" if prefill.drill else "Hotfix assessment",
+        submit="Open drill" if prefill.drill else "Open hotfix",
         close="Cancel",
-        private_metadata=json.dumps({"channel_id": channel_id}),
+        private_metadata=json.dumps(metadata),
         blocks=blocks,
     )
+
+
+def modal_drill(private_metadata: str) -> bool:
+    """Whether the assessment was started with ``--drill``."""
+    try:
+        return json.loads(private_metadata or "{}").get("drill") is True
+    except (ValueError, AttributeError):
+        return False
 
 
 def modal_channel(private_metadata: str) -> str | None:

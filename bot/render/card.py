@@ -54,7 +54,8 @@ STATE_BADGES: dict[str, str] = {
 def card_text(hotfix: HotfixSnapshot) -> str:
     """The notification / screen-reader text of the card."""
     title = mrkdwn.escape(hotfix.title)
-    return f"{hotfix.key} {hotfix.severity.label}: {title} — {state_name(hotfix.state)}"
+    drill = "🧪 DRILL · " if hotfix.drill else ""
+    return f"{drill}{hotfix.key} {hotfix.severity.label}: {title} — {state_name(hotfix.state)}"
 
 
 def ci_text(hotfix: HotfixSnapshot) -> str:
@@ -123,6 +124,8 @@ def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
     phase += _deploy_words(hotfix, now)
     phase += _budget_words(hotfix, now)
     flags = []
+    if hotfix.drill:
+        flags.append("🧪 Drill: a rehearsal")
     if hotfix.security_fix:
         flags.append("🔒 Security fix")
     if hotfix.needs_migration:
@@ -168,7 +171,11 @@ def render_card(hotfix: HotfixSnapshot, *, now: datetime) -> list[Block]:
         notes.append(SectionBlock(text=MarkdownTextObject(text=outcome_line(hotfix))))
     return [
         HeaderBlock(
-            text=mrkdwn.plain(f"{hotfix.severity.emoji} {hotfix.key} · {hotfix.title}", 150)
+            text=mrkdwn.plain(
+                f"{'🧪 DRILL · ' if hotfix.drill else ''}{hotfix.severity.emoji} {hotfix.key} · "
+                f"{hotfix.title}",
+                150,
+            )
         ),
         ContextBlock(elements=[MarkdownTextObject(text=progress(hotfix.state))]),
         SectionBlock(fields=fields),

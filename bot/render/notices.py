@@ -28,6 +28,7 @@ USAGE = f"""*Hotfix Bot* runs a production hotfix from assessment to post-mortem
 `{Command.HOTFIX} start [TICKET] [critical|high|medium|low] [title…]`
 Open the assessment form, prefilled from what you type.
 Example: `{Command.HOTFIX} start SEC-123 critical Login accepts empty tokens`
+`{Command.HOTFIX} start --drill …` rehearses the whole procedure (a game-day drill).
 
 `{Command.HOTFIX} status [HF-n]`
 One hotfix in detail, or the active ones in this channel.
@@ -145,7 +146,8 @@ def list_blocks(
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"{h.severity.emoji} *{h.key}* · {shown_title(h, visible)} — "
+                    text=f"{'🧪 DRILL · ' if h.drill else ''}{h.severity.emoji} *{h.key}* · "
+                    f"{shown_title(h, visible)} — "
                     f"{state_name(h.state)}{waiting} · {mrkdwn.channel(h.channel_id)}"
                 )
             )

@@ -59,6 +59,43 @@ def measurements(record: HotfixRecord, budgets: Budgets, window: timedelta) -> l
     ]
 
 
+# The procedure's phases, each from the first time the hotfix entered its first state to the
+# first time it entered the next phase's (a drill is scored on each).
+PHASES = (
+    ("Assessment & approval", "assessment", ("new", "awaiting_approval"), ("approved",)),
+    ("Hotfix branch", "branch", ("approved",), ("fixing",)),
+    ("The fix", "fix", ("fixing",), ("in_review",)),
+    ("Expedited review", "review", ("in_review",), ("ready_to_deploy",)),
+    ("Deploy", "deploy", ("ready_to_deploy",), ("monitoring",)),
+    ("Merge back", "merge_back", ("merging_back",), ("closed",)),
+)
+
+
+def phase_scores(record: HotfixRecord, budgets: Budgets) -> list[Measured]:
+    """How long each phase took against its own budget (``None``: not reached)."""
+    scores = []
+    for name, budget, begins, ends in PHASES:
+        start = record.created_at if "new" in begins else _first(record, *begins)
+        end = _first(record, *ends)
+        took = end - start if start is not None and end is not None else None
+        scores.append(Measured(name, took, budgets.of(budget)))
+    return scores
+
+
+def _drill_score(record: HotfixRecord, budgets: Budgets) -> list[str]:
+    scores = phase_scores(record, budgets)
+    within = sum(1 for m in scores if m.verdict == "within budget")
+    out = ["", "## Drill score", ""]
+    out.append("This was a drill: the team is scored against each phase's budget in the procedure.")
+    out += ["", "| phase | took | budget | |", "|---|---|---|---|"]
+    for m in scores:
+        took = mrkdwn.elapsed(m.took) if m.took is not None else "—"
+        mark = {"within budget": "✅", "over budget": "❌"}.get(m.verdict, "—")
+        out.append(f"| {m.name} | {took} | {mrkdwn.elapsed(m.budget)} | {mark} {m.verdict} |")
+    out += ["", f"**Score: {within} of {len(scores)} phases within budget.**"]
+    return out
+
+
 def _when(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -103,7 +140,8 @@ def postmortem_markdown(
 ) -> str:
     """The draft; ``neutral`` for a security fix outside its channel (a GitHub issue)."""
     title = "Security fix" if neutral else record.title
-    out = [f"# Post-mortem: {record.key} — {md_cell(title)}", ""]
+    heading = "Drill post-mortem" if record.drill else "Post-mortem"
+    out = [f"# {heading}: {record.key} — {md_cell(title)}", ""]
     out += ["## Summary", "", "| | |", "|---|---|"]
     rows = [
         ("Severity", record.severity.upper()),
@@ -124,6 +162,8 @@ def postmortem_markdown(
     for m in measurements(record, budgets, window):
         took = mrkdwn.elapsed(m.took) if m.took is not None else "—"
         out.append(f"| {m.name} | {took} | {mrkdwn.elapsed(m.budget)} | {m.verdict} |")
+    if record.drill:
+        out += _drill_score(record, budgets)
     out += ["", "## Deploy attempts and rollbacks", "", *_deploys(record.events)]
     out += ["", "## Conflicts met in merge back", "", *_conflicts(record.events)]
     out += ["", "## Timeline", ""]

@@ -731,13 +731,13 @@ function prCard(pr, logins) {
     h("div", { class: "pr-section" }, h("b", {}, "Reviews: "),
       pr.reviews?.length ? pr.reviews.map((r) => h("span", { class: "pr-review" }, `${r.state === "APPROVED" ? "✅" : "💬"} ${r.user} (${r.state.toLowerCase().replace(/_/g, " ")})`)) : "none yet"),
     open ? h("div", { class: "pr-row" }, select,
-      h("button", { type: "button", class: "btn btn-primary btn-small", onclick: () => post("/sandbox/api/github/review", { number: pr.number, login: select.value }) }, "Approve review")) : null,
+      h("button", { type: "button", class: "btn btn-primary btn-small", onclick: () => post("/sandbox/api/github/review", { repository: pr.repository, number: pr.number, login: select.value }) }, "Approve review")) : null,
     h("div", { class: "pr-section" }, h("b", {}, "Checks"),
       (pr.checks || []).map((c) => h("div", { class: "pr-check" },
         h("span", {}, `${checkIcon(c)} ${c.name} — ${c.status}${c.conclusion ? " · " + c.conclusion : ""}`),
         open ? h("span", { class: "pr-check-btns" },
-          h("button", { type: "button", class: "btn btn-small", onclick: () => post("/sandbox/api/github/check", { number: pr.number, check_id: c.id, conclusion: "success" }) }, `Make ${c.name} pass`),
-          h("button", { type: "button", class: "btn btn-small", onclick: () => post("/sandbox/api/github/check", { number: pr.number, check_id: c.id, conclusion: "failure" }) }, `Make ${c.name} fail`)) : null)),
+          h("button", { type: "button", class: "btn btn-small", onclick: () => post("/sandbox/api/github/check", { repository: pr.repository, number: pr.number, check_id: c.id, conclusion: "success" }) }, `Make ${c.name} pass`),
+          h("button", { type: "button", class: "btn btn-small", onclick: () => post("/sandbox/api/github/check", { repository: pr.repository, number: pr.number, check_id: c.id, conclusion: "failure" }) }, `Make ${c.name} fail`)) : null)),
       pr.checks?.length ? null : h("div", { class: "muted" }, "No check runs.")));
 }
 
