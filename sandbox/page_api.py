@@ -26,6 +26,15 @@ TOPICS = {
 }
 
 
+# What a selection in a message holds, by element type (Slack's view-state names).
+PICKED = {
+    "checkboxes": "selected_options",
+    "radio_buttons": "selected_option",
+    "static_select": "selected_option",
+    "users_select": "selected_user",
+}
+
+
 class PageError(Exception):
     """Something the page asked for cannot be done; the message says why, for a toast."""
 
@@ -79,6 +88,7 @@ class PageApi:
             "messages": {c["id"]: self._channel(c["id"]) for c in CHANNELS},
             "ephemerals": self._ephemerals(me),
             "modal": self._modal(me),
+            "picked": self._picked().get(me, {}),
             "home": self._home(me),
             "github": self._github(),
             "world": self.sandbox.describe(),
@@ -203,6 +213,25 @@ class PageApi:
             return None
         return str(found["name"]), bytes(found["content"])
 
+    # ------------------------------------------------------------------ what people picked
+
+    def _picked(self) -> dict[str, dict[str, Any]]:
+        """Per person, what they ticked or selected in messages: a Slack client keeps that
+        across the bot's updates of a message (same block_id and action_id), and so does
+        the sandbox, in its database."""
+        assert self.sandbox.store is not None
+        return json.loads(self.sandbox.store.text("picked", "{}"))
+
+    def _remember(self, user: str, where: str, action: dict[str, Any]) -> None:
+        kind = action.get("type")
+        if kind not in PICKED:
+            return
+        assert self.sandbox.store is not None
+        every = self._picked()
+        value = {"type": kind, PICKED[kind]: action.get(PICKED[kind])}
+        every.setdefault(user, {})[f"{where}/{action.get('action_id')}"] = value
+        self.sandbox.store.put("picked", json.dumps(every))
+
     # ------------------------------------------------------------------ modal errors
 
     def _errors(self) -> dict[str, dict[str, str]]:
@@ -255,6 +284,8 @@ class PageApi:
             ts = str(container.get("ts"))
             ephemeral = bool(container.get("is_ephemeral"))
             message = self._message(channel, ts, user, ephemeral)
+            if not ephemeral:
+                self._remember(user, f"{channel}|{ts}|{action.get('block_id')}", action)
             answer = self.requests.act_in_message(
                 channel_id=channel,
                 message=message,

@@ -301,6 +301,10 @@ def play(served: Served, *, drill: bool = False) -> tuple[dict[str, Any], str, s
         lambda: "Approve review" in json.dumps(page.thread("Hotfix Review Checklist")),
         what="the ticks",
     )
+    # Like a Slack client, the workspace keeps each person's own ticks, in its database.
+    [ticked] = page.state(OMAR)["picked"].values()
+    assert len(ticked["selected_options"]) == len(REVIEW_ITEMS)
+    assert page.state(ALICE)["picked"] == {}
     time.sleep(1)  # the ticks are stored after the ack
     page.click("Hotfix Review Checklist", "Approve review", OMAR)
     in_state(served, "ready_to_deploy")

@@ -7,7 +7,6 @@ const POLL_MS = 700;
 const LS_UI = "sandbox.ui";                 // {tab, channel, thread: {channel, ts} | null}
 const LS_DISMISSED = "sandbox.dismissed";   // ephemeral ids the user dismissed
 const LS_SEEN = "sandbox.seen";             // channel id -> newest ts the user has seen
-const LS_PICKED = "sandbox.picked";         // what each person ticked/selected in messages
 const REQUIRED = "Please complete this required field.";
 
 const EMOJI = {
@@ -33,7 +32,7 @@ let epoch = "";          // what every render depends on besides its own data (u
 let modalView = null;    // the rendered modal: {id, sig, node, ctx, localErrors}
 let confirmCancel = null; // closes the open confirm dialog (as "deny")
 const reviewAs = {};     // PR number -> login chosen in "Review as"
-const picked = loadJSON(LS_PICKED, {}); // "user|channel|ts|block/action" -> view-state value
+const picked = {}; // "user|channel|ts|block/action" -> view-state value (the server keeps it)
 let uidCounter = 0;
 
 // ------------------------------------------------------------------ small helpers
@@ -460,12 +459,7 @@ function element(raw, blockId, ctx, opts, index) {
 // updates of it, for as long as the element's block_id and action_id stay the same.
 function remember(key, r) {
   if (picked[key]) r.set(picked[key]);
-  r.node.addEventListener("change", () => {
-    picked[key] = r.get();
-    const live = new Set(Object.values(state.messages).flatMap((ms) => ms.flatMap((m) => [m.ts, ...(m.replies || []).map((x) => x.ts)])));
-    for (const k of Object.keys(picked)) if (!live.has(k.split("|")[2])) delete picked[k];
-    localStorage.setItem(LS_PICKED, JSON.stringify(picked));
-  });
+  r.node.addEventListener("change", () => { picked[key] = r.get(); });
 }
 
 // ------------------------------------------------------------------ Block Kit blocks
@@ -925,6 +919,8 @@ async function refresh() {
     if (changed) {
       state = s;
       me = s.me;
+      for (const k of Object.keys(picked)) delete picked[k];
+      for (const [k, v] of Object.entries(s.picked || {})) picked[`${me}|${k}`] = v;
       localStorage.setItem("sandbox.me", me);
       if (first) firstState();
       render();
