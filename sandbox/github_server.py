@@ -930,6 +930,8 @@ class FakeGitHub(SavedWhole):
         self._thread: threading.Thread | None = None
         self._port = 0
         self._wanted_port = port
+        #: Where a browser following a web link (not the API) is sent; None: a 404 as before.
+        self.web_home: str | None = None
         self._actions_app: dict[str, Any] | None = None
         self.add_user(login, token=token)
 
@@ -1437,6 +1439,9 @@ class FakeGitHub(SavedWhole):
         query_pairs = parse_qsl(split.query, keep_blank_values=True)
         query = dict(query_pairs)
         lower_headers = {k.lower(): v for k, v in headers.items()}
+        if self.web_home and method == "GET" and not split.path.startswith(API_PREFIX + "/"):
+            # A person following a link (a PR, a check run): the sandbox page shows GitHub.
+            return 302, {"Location": self.web_home, "Content-Length": "0"}, b""
         body, body_ok = self._parse_body(raw_body)
         api_path = (
             split.path[len(API_PREFIX) :] if split.path.startswith(API_PREFIX + "/") else None

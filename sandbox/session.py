@@ -161,6 +161,7 @@ class Sandbox:
             health_url=self.health.url,
             github_repository=REPOSITORY,
             drill_github=DRILL_REPOSITORY,
+            page_url=self.page_url,
             step_seconds=self.step_seconds,
             monitoring=self.monitoring,
         )
@@ -210,6 +211,7 @@ class Sandbox:
     def _start_github(self, token: str) -> FakeGitHub:
         assert self.store is not None and self.world is not None
         github = FakeGitHub(token=token, login="hotfix-bot", validate=False, port=self.ports.github)
+        github.web_home = f"{self.page_url}#github"
         saved = self.store.get("github")
         if saved is not None:
             github.restore(saved)

@@ -295,6 +295,7 @@ def policy(
     health_url: str,
     github_repository: str | None = None,
     drill_github: str | None = None,
+    page_url: str = "http://127.0.0.1:3000/sandbox",
     step_seconds: float = 1.0,
     monitoring: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -346,7 +347,7 @@ def policy(
             "timeout": "2m",
             "health_url": health_url,
             "health_timeout": "30s",
-            "dashboards": {"Checkout errors": "http://127.0.0.1:3000/sandbox#health"},
+            "dashboards": {"Checkout health (the World panel)": page_url},
         },
         "monitoring": monitoring or {"interval": "1m", "window": "3m"},
         # /hotfix start --drill: the same procedure in the scratch copy, with the simulated

@@ -257,6 +257,10 @@ def play(served: Served, *, drill: bool = False) -> tuple[dict[str, Any], str, s
         what="the pull request",
     )[0]
     assert pull["repository"] == ("sandbox/checkout-drill" if drill else "sandbox/checkout")
+    # The PR's link (on the card, in the thread) leads to the page's GitHub tab.
+    with urllib.request.urlopen(pull["url"], timeout=10) as followed:
+        assert followed.url.startswith(f"{page.url}/sandbox")
+        assert "<title>" in followed.read().decode()
     # The sandbox's CI runs the service's tests on the PR head, for real: the fix passes.
     check = wait_for(
         lambda: [

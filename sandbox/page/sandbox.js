@@ -935,6 +935,9 @@ async function refresh() {
 
 // First state of this page load: on a first visit every channel counts as read; reopen Home.
 function firstState() {
+  // A link from elsewhere (a PR's or a dashboard's) opens its tab: /sandbox#github, #home.
+  const wanted = location.hash.slice(1);
+  if (wanted === "github" || wanted === "home") { ui.tab = wanted; saveUI(); }
   if (!storedSeen) {
     for (const c of state.channels) seen[c.id] = state.messages[c.id]?.at(-1)?.ts ?? "0";
     localStorage.setItem(LS_SEEN, JSON.stringify(seen));
