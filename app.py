@@ -46,7 +46,7 @@ from bot.services import BotServices
 from bot.slack_api import UNREACHABLE, Circuit, GuardedWebClient, ResponseUrls, retry_handlers
 from bot.slack_groups import slack_group_members
 from bot.split import WorkerLink, lower_priority, serve
-from sandbox.cli import add_arguments as sandbox_arguments
+from sandbox import cli as sandbox_cli
 from storage.db import database_reachable, make_engine, make_sessions, migrate
 from workflows.config import (
     ConfigError,
@@ -708,18 +708,10 @@ def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``make run``: serve Slack when its credentials are configured, else the sandbox."""
-    from sandbox import cli
-
-    if cli.slack_configured():
+    if sandbox_cli.slack_configured():
         return cmd_serve(args)
-    print(cli.NO_SLACK, flush=True)
-    return cli.run(args)
-
-
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from sandbox import cli
-
-    return cli.run(args)
+    print(sandbox_cli.NO_SLACK, flush=True)
+    return sandbox_cli.run(args)
 
 
 def cmd_diagram(_: argparse.Namespace) -> int:
@@ -741,10 +733,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for name, run, text in (
         ("run", cmd_run, "serve Slack if its credentials are set, else start the sandbox"),
-        ("sandbox", cmd_sandbox, "rehearse a hotfix in the browser, with no Slack workspace"),
+        ("sandbox", sandbox_cli.run, "rehearse a hotfix in the browser, with no Slack workspace"),
     ):
         sandboxed = commands.add_parser(name, help=text)
-        sandbox_arguments(sandboxed)
+        sandbox_cli.add_arguments(sandboxed)
         sandboxed.set_defaults(run=run)
     commands.add_parser(
         "diagram", help="print the hotfix lifecycle as a Mermaid state diagram"
