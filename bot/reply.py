@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from bot.outbox import Outbox
+from bot.render.drill import marked_if
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,10 @@ class Reply:
         *,
         response_type: str = "ephemeral",
         replace_original: bool = False,
+        drill: bool = False,
     ) -> None:
+        """Answer; ``drill``: the answer is about a drill, and says so first."""
+        text, blocks = marked_if(drill, text, blocks)
         what = f"a reply to {self.user_id}: {text[:80]!r}"
         if self.response_url:
             body: dict[str, Any] = {

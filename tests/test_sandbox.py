@@ -376,6 +376,9 @@ def test_a_drill_rehearses_it_all_in_the_scratch_copy_marked_drill_and_scored(
     unmarked = [m["text"][:80] for m in said if not m["text"].startswith("🧪 DRILL")]
     assert unmarked == []
     assert all(m["blocks"][0]["block_id"] == "drill_mark" for m in said if m["blocks"])
+    # So does what the bot tells one person privately about it.
+    private = [e["text"] for user in (ALICE, OMAR) for e in served.page.state(user)["ephemerals"]]
+    assert private and [t for t in private if not t.startswith("🧪 DRILL")] == []
     # The draft scores the team against the procedure's phase budgets.
     assert draft.startswith("# Drill post-mortem: HF-1")
     assert "## Drill score" in draft

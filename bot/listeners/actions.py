@@ -45,7 +45,11 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
             text, blocks = card_not_posted(failure.hotfix, failure.slack_error)
             reply(text=text, blocks=[b.to_dict() for b in blocks], replace_original=True)
             return
-        reply(text=f"✅ The card of {hotfix.key} is posted.", replace_original=True)
+        reply(
+            text=f"✅ The card of {hotfix.key} is posted.",
+            replace_original=True,
+            drill=hotfix.drill,
+        )
 
     @app.action(ActionId.CREATE_BRANCH)
     @path.later()
@@ -61,7 +65,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @path.later()
     def recheck_ci(action: dict[str, Any], reply: Reply) -> None:
         hotfix = services.git.check_ci(hotfix_id_from(action))
-        reply(text=f"CI of {hotfix.key}: {ci_text(hotfix)}")
+        reply(text=f"CI of {hotfix.key}: {ci_text(hotfix)}", drill=hotfix.drill)
 
     def tick(action: dict[str, Any], body: dict[str, Any], group: tuple[str, ...]) -> None:
         selected = [str(o.get("value")) for o in action.get("selected_options") or []]

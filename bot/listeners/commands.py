@@ -106,7 +106,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
         def work(reply: Reply) -> None:
             hotfix = shown(hotfix_id, user)
             text, blocks = timeline_blocks(hotfix, hotfixes.timeline(hotfix_id))
-            reply(text=text, blocks=[b.to_dict() for b in blocks])
+            reply(text=text, blocks=[b.to_dict() for b in blocks], drill=hotfix.drill)
 
         return work
 
@@ -118,9 +118,15 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
         def work(reply: Reply) -> None:
             hotfix = shown(hotfix_id, user)
             if services.postmortems.post(hotfix_id):
-                reply(text=f"📝 The post-mortem draft of {hotfix.key} is in its thread.")
+                reply(
+                    text=f"📝 The post-mortem draft of {hotfix.key} is in its thread.",
+                    drill=hotfix.drill,
+                )
             else:
-                reply(text=f"⚠️ Slack did not take the post-mortem draft of {hotfix.key}.")
+                reply(
+                    text=f"⚠️ Slack did not take the post-mortem draft of {hotfix.key}.",
+                    drill=hotfix.drill,
+                )
 
         return work
 
@@ -132,7 +138,10 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
 
         def work(reply: Reply) -> None:
             hotfix = services.security.waive(hotfix_id, user, reason)
-            reply(text=f"🔒 {hotfix.key}'s security close-out is waived; the reason is recorded.")
+            reply(
+                text=f"🔒 {hotfix.key}'s security close-out is waived; the reason is recorded.",
+                drill=hotfix.drill,
+            )
             services.cards.say(
                 hotfix,
                 f"🔒 <@{user}> waived {hotfix.key}'s security close-out: "
@@ -158,7 +167,9 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
 
         def work(reply: Reply) -> None:
             stopped = hotfixes.abort(hotfix_id, actor=user, reason=reason)
-            reply(text=f"🛑 {stopped.key} is aborted; its timers are cancelled.")
+            reply(
+                text=f"🛑 {stopped.key} is aborted; its timers are cancelled.", drill=stopped.drill
+            )
             services.cards.say(stopped, ended_notice(stopped))
 
         return work
@@ -171,9 +182,14 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
 
         def work(reply: Reply) -> None:
             hotfix = services.git.choose_base(hotfix_id, tag.strip(), user)
-            reply(text=f"📌 {hotfix.key} now starts from `{hotfix.base_tag}`.")
+            reply(text=f"📌 {hotfix.key} now starts from `{hotfix.base_tag}`.", drill=hotfix.drill)
 
         return work
+
+    def hotfix_is_drill(hotfix_id: int) -> bool:
+        with contextlib.suppress(HotfixNotFound):
+            return hotfixes.get(hotfix_id).drill
+        return False
 
     def one_hotfix(
         usage: str, step: Callable[[int, str], None], said: Callable[[int], str]
@@ -187,7 +203,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
 
             def work(reply: Reply) -> None:
                 step(hotfix_id, user)
-                reply(text=said(hotfix_id))
+                reply(text=said(hotfix_id), drill=hotfix_is_drill(hotfix_id))
 
             return work
 
@@ -216,7 +232,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
                 raise HotfixMovedOn(hotfix.key, hotfix.state)
             services.deploys.check_deployer(hotfix, user)
             text, blocks = rollback_offer(hotfix, reason.strip())
-            reply(text=text, blocks=[b.to_dict() for b in blocks])
+            reply(text=text, blocks=[b.to_dict() for b in blocks], drill=hotfix.drill)
 
         return work
 

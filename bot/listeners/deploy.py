@@ -39,7 +39,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @path.later()
     def deploy(action: dict[str, Any], body: dict[str, Any], reply: Reply) -> None:
         hotfix = deploys.start(hotfix_id_from(action), body["user"]["id"])
-        reply(text=f"🚀 Deploying {hotfix.key}: progress is in its thread.")
+        reply(text=f"🚀 Deploying {hotfix.key}: progress is in its thread.", drill=hotfix.drill)
 
     @app.action(ActionId.ROLL_BACK)
     @path.later()
@@ -49,7 +49,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
         hotfix = deploys.roll_back(
             hotfix_id, user, reason or f"rolled back from Slack by {mrkdwn.user(user)}"
         )
-        reply(text=f"⏪ Rolling {hotfix.key} back: progress is in its thread.")
+        reply(text=f"⏪ Rolling {hotfix.key} back: progress is in its thread.", drill=hotfix.drill)
 
     @app.action(ActionId.RETRY_ROLLBACK)
     @path.later()
@@ -65,7 +65,10 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @path.later()
     def all_green(action: dict[str, Any], body: dict[str, Any], reply: Reply) -> None:
         hotfix = deploys.all_green(hotfix_id_from(action), body["user"]["id"])
-        reply(text=f"✅ Recorded: all green on {hotfix.key} for you. It goes in the summary.")
+        reply(
+            text=f"✅ Recorded: all green on {hotfix.key} for you. It goes in the summary.",
+            drill=hotfix.drill,
+        )
 
     def ticks(action: dict[str, Any]) -> list[str]:
         return [str(o.get("value")) for o in action.get("selected_options") or []]
