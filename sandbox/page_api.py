@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from sandbox import world as sample
+from sandbox.guide import next_step
 from sandbox.session import CI_CHECK, DRILL_REPOSITORY, REPOSITORY, Sandbox
 from sandbox.slack_requests import Response
 
@@ -92,6 +93,7 @@ class PageApi:
             "home": self._home(me),
             "github": self._github(),
             "world": self.sandbox.describe(),
+            "guide": next_step(self.sandbox.directory / "hotfix.db"),
             "bot": {
                 "ready": self.sandbox.bot_problem() is None,
                 "problem": self.sandbox.bot_problem(),

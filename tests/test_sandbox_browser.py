@@ -87,6 +87,10 @@ def test_a_person_plays_a_whole_hotfix_in_the_browser(
     me = Person(page, shots)
     expect(page.get_by_role("button", name="inc-checkout")).to_be_visible()
 
+    # The guide says what to do first, and then each next step.
+    guide = page.locator("#guide")
+    expect(guide).to_contain_text("/hotfix start CHK-1 critical")
+
     # Phase 1: Alice declares it; the form refuses a bad duration inline, then opens HF-1.
     me.act_as(ALICE)
     me.type("/hotfix start CHK-1 critical Coupons are taken off twice")
@@ -116,6 +120,7 @@ def test_a_person_plays_a_whole_hotfix_in_the_browser(
             me.message("Approvers for").get_by_role("button", name=f"Approve as {role}")
         ).to_have_count(0, timeout=30_000)
     fixing = in_state(served, "fixing")
+    expect(guide).to_contain_text(f"Make a fix on {fixing['branch']}")
     me.shot("2-approved")
 
     # Phase 3: the fix lands on the branch (the World panel), and the PR is opened.
@@ -174,6 +179,7 @@ def test_a_person_plays_a_whole_hotfix_in_the_browser(
     assert "HF-1" in text and "v1.2.4" in text
     card = page.locator("#messages .msg", has_text="HF-1").first
     expect(card).to_contain_text("Closed")
+    expect(guide).to_contain_text("post-mortem draft of HF-1 is in its thread")
     me.shot("7-closed")
 
     # The App Home tab lists it among the hotfixes.

@@ -736,6 +736,7 @@ function prCard(pr, logins) {
 }
 
 function renderWorld() {
+  $("#guide").replaceChildren(textNode({ type: "mrkdwn", text: state.guide || "" }));
   const w = state.world || {};
   renderList($("#world-body"), [{
     key: "world", sig: JSON.stringify(w),
