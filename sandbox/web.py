@@ -78,6 +78,14 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if handler is None:
             return self._send(404, b"not found", "text/plain; charset=utf-8")
+        # Only the page itself may act: a JSON body (another site's form or plain fetch
+        # cannot send one without the browser asking first) from this very origin.
+        origin = self.headers.get("Origin")
+        host = self.headers.get("Host", "")
+        if origin is not None and origin not in (f"http://{host}", f"https://{host}"):
+            return self._json(403, {"ok": False, "error": "Only the sandbox page may do that."})
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
+            return self._json(415, {"ok": False, "error": "The sandbox takes JSON only."})
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
             return self._json(413, {"ok": False, "error": "That is too much for the sandbox."})

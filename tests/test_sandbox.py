@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -409,6 +410,26 @@ def test_a_restart_loses_nothing_and_bad_input_is_answered_clearly(tmp_path: Pat
             },
         )
         assert not gone["ok"] and "gone" in gone["error"]
+        # Another web page open in the same browser cannot act in the sandbox.
+        forged = urllib.request.Request(
+            f"{page.url}/sandbox/api/health",
+            data=b'{"healthy": false}',
+            headers={"Content-Type": "application/json", "Origin": "https://evil.example"},
+            method="POST",
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused_origin:
+            urllib.request.urlopen(forged, timeout=10)
+        assert refused_origin.value.code == 403
+        plain = urllib.request.Request(
+            f"{page.url}/sandbox/api/health",
+            data=b'{"healthy": false}',
+            headers={"Content-Type": "text/plain"},
+            method="POST",
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused_type:
+            urllib.request.urlopen(plain, timeout=10)
+        assert refused_type.value.code == 415
+        assert page.state()["world"]["health"] == "healthy"
         page.ok("health", {"healthy": False})
         wait_for(
             lambda: page.state()["messages"][sample.STAKEHOLDERS["id"]],
