@@ -33,9 +33,10 @@ from bot.chart import CHART_PATH
 from bot.deploy_flow import DeployFlow
 from bot.escalation import Escalations
 from bot.export import export
+from bot.gate import SlackGate
 from bot.git_flow import GitFlow
 from bot.home import deploy_chart
-from bot.identity import BotIdentity
+from bot.identity import OTHER_WORKSPACE, BotIdentity
 from bot.lanes import Lane, Lanes
 from bot.metrics import METRICS_PATH, Metrics
 from bot.nudges import Nudges
@@ -101,7 +102,11 @@ class HotfixBot:
     link: WorkerLink | None = None  # the front's worker process; None: this process works
 
     def __post_init__(self) -> None:
-        self._slack = SlackRequestHandler(self.bolt, path=EVENTS_PATH)
+        secret = self.settings.slack_signing_secret
+        self._slack = SlackGate(
+            SlackRequestHandler(self.bolt, path=EVENTS_PATH),
+            secret.get_secret_value() if secret else None,
+        )
         # The timers' lag is measured where they run: here, or in the worker (told by pipe).
         if self.link is not None:
             self.link.on_lag = self.metrics.observe_lag
@@ -324,6 +329,7 @@ def create_app(
         # (bot.ack), so an ack never waits behind work.
         process_before_response=True,
         authorize=identity.authorize,
+        user_facing_authorize_error_message=OTHER_WORKSPACE,
         # The worker is sent requests the front has checked already, never Slack's.
         request_verification_enabled=settings.slack_app_token is None and role != "worker",
     )

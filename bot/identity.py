@@ -20,11 +20,18 @@ from bot.slack_api import error_code
 log = logging.getLogger(__name__)
 
 
+OTHER_WORKSPACE = (
+    "⚠️ Hotfix Bot serves one Slack workspace, and this request came from another one: "
+    "nothing was done. Install the app in this workspace to use it here."
+)
+
+
 class BotIdentity:
     def __init__(self, token: str | None) -> None:
         self._token = token
         self._bot_id: str | None = None
         self._bot_user_id: str | None = None
+        self._team_id: str | None = None  # the one workspace the token belongs to
 
     def learn(self, client: WebClient) -> None:
         """Ask Slack once who the token belongs to; a failure only leaves the ids unknown."""
@@ -35,6 +42,7 @@ class BotIdentity:
             return
         self._bot_id = answer.get("bot_id")
         self._bot_user_id = answer.get("user_id")
+        self._team_id = answer.get("team_id")
 
     @property
     def authorize(self) -> Callable[..., AuthorizeResult]:
@@ -42,7 +50,10 @@ class BotIdentity:
 
         def authorize(
             enterprise_id: str | None, team_id: str | None, user_id: str | None
-        ) -> AuthorizeResult:
+        ) -> AuthorizeResult | None:
+            if self._team_id and team_id and team_id != self._team_id:
+                log.warning("refused a request from another workspace (%s)", team_id)
+                return None  # Bolt answers with OTHER_WORKSPACE and runs no listener
             return AuthorizeResult(
                 enterprise_id=enterprise_id,
                 team_id=team_id,

@@ -228,3 +228,42 @@ def test_unexpected_errors_show_a_reference_not_a_trace(running_bot: RunningBot)
     reply = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER))[0]
     assert reply["text"].startswith("⚠️ Something went wrong on Hotfix Bot's side (reference `")
     assert "Traceback" not in reply["text"] and "SlackApiError" not in reply["text"]
+
+
+def test_a_huge_body_is_refused_before_it_is_read(running_bot: RunningBot) -> None:
+    bot = running_bot
+    huge = slash_body("start critical " + "x" * 1_000_000)
+    response = bot.slack.send(huge, "application/x-www-form-urlencoded")  # signed, even
+    assert response.status == 413
+    assert bot.fake.calls_to("views.open") == []
+    assert bot.rows(Hotfix) == [] and bot.rows(Event) == []
+
+
+def test_a_deeply_nested_forged_payload_is_refused_before_it_is_parsed(
+    running_bot: RunningBot,
+) -> None:
+    bot = running_bot
+    nested = "[" * 50_000 + "]" * 50_000  # 300 KB urlencoded: small enough to be read
+    body = urlencode({"payload": nested}).encode()
+    response = bot.slack.send(body, "application/x-www-form-urlencoded", secret="not-ours")
+    assert response.status == 401
+    assert bot.rows(Event) == []
+
+
+def test_a_request_from_another_workspace_is_refused_and_changes_nothing(
+    running_bot: RunningBot,
+) -> None:
+    bot = running_bot
+    # The bot learns its workspace from auth.test at start; then a request of another team,
+    # even one Slack signed, does nothing.
+    bot.fake.wait_for(lambda: bot.fake.calls_to("auth.test"))
+    fields = bot.slack.slash_payload(
+        "start critical From elsewhere", user_id=REQUESTER, channel_id=INCIDENT_CHANNEL
+    )
+    fields["team_id"] = "T0ELSEWHERE"
+    response = bot.slack.send_form(fields)
+    assert response.status == 200
+    said = bot.fake.wait_for(lambda: bot.fake.responses(REQUESTER))
+    assert "serves one Slack workspace" in said[-1]["text"]
+    assert bot.fake.calls_to("views.open") == []
+    assert bot.rows(Hotfix) == [] and bot.rows(Event) == []
