@@ -32,7 +32,10 @@ def slugify(text: str, max_length: int = SLUG_MAX) -> str:
 
 def ticket_for_git(ticket: str | None, hotfix_key: str) -> str:
     """The ticket as it may appear in a ref name (``#4521`` → ``4521``), or the hotfix key."""
-    cleaned = _NOT_TICKET.sub("", ticket or "").strip(".-")
+    cleaned = _NOT_TICKET.sub("", ticket or "")
+    # git refuses "..", a part ending in ".lock", and a leading or trailing dot or dash.
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)
+    cleaned = re.sub(r"(\.lock)+$", "", cleaned, flags=re.IGNORECASE).strip(".-")
     return cleaned or hotfix_key
 
 
