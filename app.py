@@ -7,11 +7,8 @@ as many as they like); ``main()`` is the ``hotfix-bot`` command and ``python app
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
-import sys
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -20,53 +17,40 @@ from typing import Any, Literal
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 import bot
-from bot import logs
+from bot import servers, startup
 from bot.ack import AckPath
 from bot.announce import Announcements
 from bot.card import CardPublisher, card_location
-from bot.chart import CHART_PATH
+from bot.clients import drill_target, github_repository, slack_client
 from bot.deploy_flow import DeployFlow
 from bot.escalation import Escalations
 from bot.export import export
 from bot.gate import SlackGate
 from bot.git_flow import GitFlow
-from bot.home import deploy_chart
 from bot.identity import OTHER_WORKSPACE, BotIdentity
-from bot.lanes import Lane, Lanes
-from bot.metrics import METRICS_PATH, Metrics
+from bot.lanes import Lanes, in_lane
+from bot.metrics import Metrics
 from bot.nudges import Nudges
 from bot.outbox import Outbox
 from bot.postmortem import PostMortems
+from bot.probes import Probes
 from bot.security_close import SecurityCloseOut
 from bot.services import BotServices
-from bot.slack_api import UNREACHABLE, Circuit, GuardedWebClient, ResponseUrls, retry_handlers
+from bot.slack_api import Circuit, ResponseUrls
 from bot.slack_groups import slack_group_members
 from bot.split import WorkerLink, lower_priority, serve
 from sandbox import cli as sandbox_cli
-from storage.db import database_reachable, make_engine, make_sessions, migrate
-from workflows.config import (
-    ConfigError,
-    Policy,
-    Settings,
-    database_url,
-    load_policy,
-    load_settings,
-    settings_problems,
-)
+from storage.db import make_engine, make_sessions, migrate
+from workflows.config import Policy, Settings, database_url, load_policy
 from workflows.deployment import HotfixDeploy
-from workflows.git_repo import Repository, redact
-from workflows.github_client import AppIdentity, GitHubRepository
+from workflows.git_repo import Repository
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import HotfixService, system_clock
-from workflows.lifecycle import mermaid
-from workflows.log_context import about_hotfix
 from workflows.review import HotfixReview
-from workflows.roles import RoleDirectory, role_title
+from workflows.roles import RoleDirectory
 from workflows.scheduler import Timers
 from workflows.targets import Target, Targets
 
@@ -74,10 +58,6 @@ log = logging.getLogger("hotfix_bot")
 
 EVENTS_PATH = "/slack/events"
 TIMER_THREADS = 10  # APScheduler's default thread pool
-HTTP_THREADS = 16
-HEALTH_PATH = "/healthz"
-EXIT_CONFIG = 2
-EXIT_DATABASE = 1
 
 StartResponse = Callable[..., Any]
 Role = Literal["whole", "front", "worker"]
@@ -107,6 +87,9 @@ class HotfixBot:
             SlackRequestHandler(self.bolt, path=EVENTS_PATH),
             secret.get_secret_value() if secret else None,
         )
+        self._probes = Probes(
+            self.engine, self.metrics, self.services.sessions, self.services.clock, self.link
+        )
         # The timers' lag is measured where they run: here, or in the worker (told by pipe).
         if self.link is not None:
             self.link.on_lag = self.metrics.observe_lag
@@ -121,38 +104,8 @@ class HotfixBot:
         return self.health(environ, start_response)
 
     def health(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """``GET /healthz``, ``GET /metrics`` and ``GET /charts/deploy-times.png``, else 404:
-        what Socket Mode serves too (it has no signed HTTP endpoint)."""
-        path = environ.get("PATH_INFO", "")
-        if path == METRICS_PATH and environ.get("REQUEST_METHOD") == "GET":
-            return self.metrics.wsgi(start_response)
-        if path == CHART_PATH and environ.get("REQUEST_METHOD") == "GET":
-            body = deploy_chart(self.services.sessions, self.services.clock())
-            start_response(
-                "200 OK",
-                [
-                    ("Content-Type", "image/png"),
-                    ("Content-Length", str(len(body))),
-                    ("Cache-Control", "max-age=300"),
-                ],
-            )
-            return [body]
-        if path == HEALTH_PATH and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            database = database_reachable(self.engine)
-            report = {"database": "ok" if database else "unreachable"}
-            healthy = database
-            if self.link is not None:
-                report["worker"] = "ok" if self.link.ready else "starting"
-                healthy = healthy and self.link.ready
-            body = json.dumps({"status": "ok" if healthy else "unavailable", **report}).encode()
-            start_response(
-                "200 OK" if healthy else "503 Service Unavailable",
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-            )
-            return [body]
-        body = b"Not Found"
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [body]
+        """``GET /healthz``, ``/metrics`` and the Home chart (bot.probes), else 404."""
+        return self._probes(environ, start_response)
 
     def start(self) -> None:
         """Start the background parts: persisted timers (escalations, card retries, CI polls,
@@ -188,59 +141,6 @@ class HotfixBot:
         self.lanes.shutdown()
         self.announcements.close()  # after the lanes: what they announced is sent
         self.engine.dispose()
-
-
-def slack_client(settings: Settings, *, timeout: float = 10) -> GuardedWebClient:
-    """The Web API client: ``SLACK_API_URL`` honoured, every call bounded (bot.slack_api)."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return GuardedWebClient(
-        circuit=Circuit("Slack Web API"),
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=max(1, round(timeout)),
-        retry_handlers=retry_handlers(),
-    )
-
-
-def github_repository(
-    settings: Settings, policy: Policy, name: str | None = None
-) -> GitHubRepository | None:
-    """The GitHub repository ``name`` (default ``repository.github``), when it is set and the
-    bot has a GitHub identity: ``GITHUB_TOKEN``, or a GitHub App (``GITHUB_APP_ID`` and the
-    rest)."""
-    name = name or policy.repository.github
-    if not name:
-        return None
-    if settings.github_token is not None:
-        auth: str | AppIdentity = settings.github_token.get_secret_value()
-        credentials = "GITHUB_TOKEN"
-    elif settings.github_app_id is not None:
-        pem = settings.github_app_pem()
-        assert pem is not None  # Settings refuses an app without a key
-        auth = AppIdentity(settings.github_app_id, pem, settings.github_app_installation_id)
-        credentials = (
-            "the GitHub App (GITHUB_APP_ID, its private key, GITHUB_APP_INSTALLATION_ID if set; "
-            "it must be installed on the repository)"
-        )
-    else:
-        return None
-    return GitHubRepository(
-        settings.github_api_url,
-        auth,
-        name,
-        credentials=credentials,
-        timeout=settings.github_timeout,
-    )
-
-
-def drill_target(settings: Settings, policy: Policy) -> Target | None:
-    """Where drills branch, tag and merge (``drill.repository``): never the real repository."""
-    if policy.drill.repository is None:
-        return None
-    return Target(
-        Repository(policy.drill.repository, policy.data_dir / "drill"),
-        github_repository(settings, policy, policy.drill.github) if policy.drill.github else None,
-    )
 
 
 class _ClientGivenOnPurpose(logging.Filter):
@@ -413,7 +313,7 @@ def create_app(
 def worker_main(settings: Settings, policy: Policy, requests: Any, answers: Any) -> None:
     """The worker process of ``hotfix-bot serve`` (started by the front, ``bot.split``)."""
     lower_priority()
-    _configure_logging(settings)
+    startup.configure_logging(settings)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the front stops it, after its own work
     worker = create_app(settings, policy, migrate_schema=False, role="worker")
     worker.start()
@@ -427,289 +327,18 @@ def worker_main(settings: Settings, policy: Policy, requests: Any, answers: Any)
         worker.close()
 
 
-def in_lane(lane: Lane, listener: Callable[[int], None]) -> Callable[[int], None]:
-    """Run a change listener on ``lane``; a run still waiting for the same hotfix stands for
-    this one (it reads the newest state). Failures are logged, never lost silently."""
-    name = getattr(listener, "__qualname__", repr(listener))
-
-    def run(hotfix_id: int) -> None:
-        about_hotfix(hotfix_id)
-        listener(hotfix_id)
-
-    def submit(hotfix_id: int) -> None:
-        if not lane.offer_once(
-            (name, hotfix_id), partial(run, hotfix_id), what=f"HF-{hotfix_id}: {name}"
-        ):
-            log.error("HF-%s: %s not run: the %s lane is full", hotfix_id, name, lane.name)
-
-    return submit
-
-
 # --------------------------------------------------------------------------- command line
 
 
-def _configure_logging(settings: Settings) -> None:
-    logs.configure(settings.log_level, settings.log_format, logs.settings_secrets(settings))
-
-
-def _load(*, need_slack: bool) -> tuple[Settings, Policy]:
-    """Settings and policy, or every problem at once and exit code 2."""
-    problems: list[str] = []
-    settings: Settings | None = None
-    policy: Policy | None = None
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        problems.extend(error.problems)
-    if settings is not None:
-        if need_slack:
-            problems.extend(settings_problems(settings))
-        try:
-            policy = load_policy(settings.hotfix_config)
-        except ConfigError as error:
-            problems.extend(error.problems)
-    if problems or settings is None or policy is None:
-        print("Hotfix Bot cannot start. Fix the following and run it again:", file=sys.stderr)
-        for problem in problems:
-            print(f"  - {problem}", file=sys.stderr)
-        raise SystemExit(EXIT_CONFIG)
-    return settings, policy
-
-
-def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _migrate(settings: Settings) -> None:
-    url = database_url(settings)
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-    except Exception as error:  # any failure here is reported and ends the command
-        print(
-            f"Hotfix Bot cannot reach or migrate its database {_safe_url(url)}: "
-            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}\n"
-            "Check DATABASE_URL and that the database server is running.",
-            file=sys.stderr,
-        )
-        raise SystemExit(EXIT_DATABASE) from None
-    finally:
-        engine.dispose()
-
-
-def cmd_check_config(_: argparse.Namespace) -> int:
-    settings, policy = _load(need_slack=True)
-    mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.port}"
-    print(f"{settings.hotfix_config}: OK")
-    print(f"  repository: {redact(policy.repository.remote)}")
-    for severity in ("critical", "high"):
-        roles = ", ".join(role_title(r) for r in policy.required_roles(severity))
-        print(f"  {severity} needs: {roles}")
-    print(f"  database: {_safe_url(database_url(settings))}")
-    print(f"  Slack: {mode}, API {settings.slack_api_url}")
-    print(f"  GitHub: {_github_identity(settings, policy)}")
-    return 0
-
-
-def _github_identity(settings: Settings, policy: Policy) -> str:
-    """How the bot reaches GitHub (never the secret itself)."""
-    if not policy.repository.github:
-        return "off (set repository.github to open pull requests)"
-    if settings.github_token is not None:
-        who = "GITHUB_TOKEN"
-    elif settings.github_app_id is not None:
-        installation = settings.github_app_installation_id
-        who = f"GitHub App {settings.github_app_id} " + (
-            f"(installation {installation})"
-            if installation
-            else "(its installation is looked up on first use)"
-        )
-    else:
-        return (
-            f"off for {policy.repository.github}: set GITHUB_TOKEN, or GITHUB_APP_ID and "
-            "GITHUB_APP_PRIVATE_KEY(_FILE)"
-        )
-    return f"{policy.repository.github} as {who}, API {settings.github_api_url}"
-
-
-def cmd_migrate(_: argparse.Namespace) -> int:
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print("\n".join(error.problems), file=sys.stderr)
-        return EXIT_CONFIG
-    _migrate(settings)
-    print(f"Database {_safe_url(database_url(settings))} is up to date.")
-    return 0
-
-
-REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-
-
-def _verify_slack_tokens(settings: Settings) -> None:
-    """Ask Slack whether the tokens work before serving, so a typo is caught at start.
-
-    A refused token ends the start with exit code 2; Slack being unreachable only warns.
-    """
-    client = slack_client(settings)
-    checks = [("SLACK_BOT_TOKEN", lambda: client.auth_test())]
-    if settings.slack_app_token is not None:
-        app_token = settings.slack_app_token.get_secret_value()
-        checks.append(
-            ("SLACK_APP_TOKEN", lambda: client.apps_connections_open(app_token=app_token))
-        )
-    for variable, check in checks:
-        try:
-            check()
-        except SlackApiError as error:
-            code = str(error.response.get("error", "unknown_error"))
-            if code == UNREACHABLE:
-                log.warning(
-                    "could not reach Slack at %s to check %s; starting anyway",
-                    settings.slack_api_url,
-                    variable,
-                )
-                continue
-            if code in REFUSED_TOKEN or code == "not_allowed_token_type":
-                print(
-                    f"Hotfix Bot cannot start: Slack refused {variable} ({code}). Copy it "
-                    "again from your Slack app's settings (see README, Install).",
-                    file=sys.stderr,
-                )
-                raise SystemExit(EXIT_CONFIG) from None
-            log.warning("Slack answered %s while checking %s; starting anyway", code, variable)
-        except (SlackClientError, OSError) as error:
-            log.warning(
-                "could not reach Slack at %s to check %s (%s); starting anyway",
-                settings.slack_api_url,
-                variable,
-                type(error).__name__,
-            )
-
-
 def cmd_serve(_: argparse.Namespace) -> int:
-    settings, policy = _load(need_slack=True)
-    _configure_logging(settings)
-    _migrate(settings)
-    _verify_slack_tokens(settings)
+    settings, policy = startup.load(need_slack=True)
+    startup.configure_logging(settings)
+    startup.migrate_or_exit(settings)
+    startup.verify_slack_tokens(settings)
+    build = partial(create_app, settings, policy, migrate_schema=False, role="front")
     if settings.slack_app_token is not None:
-        return _serve_socket_mode(settings, policy)
-    return _serve_http(settings, policy)
-
-
-def _serve_http(settings: Settings, policy: Policy) -> int:
-    state: dict[str, HotfixBot] = {}
-
-    def load() -> Callable[..., Iterable[bytes]]:
-        state["bot"] = create_app(settings, policy, migrate_schema=False, role="front")
-        state["bot"].start()
-        log.info("Hotfix Bot listening on :%s%s", settings.port, EVENTS_PATH)
-        return state["bot"].wsgi
-
-    def close() -> None:
-        if "bot" in state:
-            state["bot"].close()
-
-    serve_wsgi(
-        load,
-        port=settings.port,
-        host=settings.host,
-        log_level=settings.log_level,
-        on_exit=close,
-    )
-    return 0
-
-
-def serve_wsgi(
-    load: Callable[[], Callable[..., Iterable[bytes]]],
-    *,
-    port: int,
-    host: str = "0.0.0.0",
-    log_level: str = "INFO",
-    on_exit: Callable[[], None] = lambda: None,
-) -> None:
-    """The production HTTP server: gunicorn, one process (the timers live in it), threads
-    for concurrent requests. ``bench/`` serves its bare Bolt app with this too."""
-    from gunicorn.app.base import BaseApplication
-    from gunicorn.glogging import Logger
-
-    class ThroughRoot(Logger):  # type: ignore[misc]
-        """gunicorn's own lines go through the bot's handler (JSON, secrets redacted)."""
-
-        def setup(self, cfg: Any) -> None:
-            super().setup(cfg)
-            if not logging.getLogger().handlers:
-                return  # nothing configured (the benchmark's bare app): gunicorn's own
-            for logger in (self.error_log, self.access_log):
-                for handler in list(logger.handlers):
-                    logger.removeHandler(handler)
-                logger.propagate = True
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("logger_class", ThroughRoot)
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", 1)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", HTTP_THREADS)
-            self.cfg.set("backlog", 2048)
-            self.cfg.set("timeout", 60)
-            self.cfg.set("graceful_timeout", 20)
-            self.cfg.set("loglevel", log_level.lower())
-            self.cfg.set("worker_exit", lambda _server, _worker: on_exit())
-
-        def load(self) -> Callable[..., Iterable[bytes]]:
-            return load()
-
-    Server().run()
-
-
-def _serve_socket_mode(settings: Settings, policy: Policy) -> int:
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    hotfix_bot = create_app(settings, policy, migrate_schema=False, role="front")
-    hotfix_bot.start()
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug(format, *args)
-
-    # Socket Mode needs no public URL; /healthz is still served for the orchestrator.
-    # Only the health check: Socket Mode does no signature check, so /slack/events must not
-    # be reachable over HTTP at all.
-    health = make_server(
-        settings.host, settings.port, hotfix_bot.health, handler_class=QuietHandler
-    )
-    threading.Thread(target=health.serve_forever, daemon=True, name="healthz").start()
-    assert settings.slack_app_token is not None
-    handler = SocketModeHandler(hotfix_bot.bolt, settings.slack_app_token.get_secret_value())
-    # SocketModeHandler.start() blocks on a bare Event().wait() and installs no SIGTERM
-    # handler, so `docker stop` / Kubernetes would kill the process (exit -15) in the middle
-    # of whatever it was doing. Treat SIGTERM like Ctrl+C instead: leave the wait, close the
-    # connection, let in-flight work finish, exit 0. A second SIGTERM kills it as before.
-    previous_sigterm = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    log.info("Hotfix Bot connecting in Socket Mode (health on :%s)", settings.port)
-    try:
-        handler.start()
-    except KeyboardInterrupt:
-        log.info("Hotfix Bot stopping: closing the Socket Mode connection")
-    finally:
-        signal.signal(signal.SIGTERM, previous_sigterm)
-        # Bounded: slack_sdk's close() hangs for ever when it comes within ~0.1 s of a
-        # (re)connect (its session runner resets the `terminated` flag close() just set, then
-        # loops on the closed socket). Normally it takes up to 4 s (a 3 s receive timeout);
-        # the threads it leaves behind are daemons and do not keep the process alive.
-        closing = threading.Thread(target=handler.close, name="socket-mode-close", daemon=True)
-        closing.start()
-        closing.join(timeout=8)
-        if closing.is_alive():
-            log.warning("the Socket Mode client did not close within 8 s; exiting anyway")
-        health.shutdown()
-        health.server_close()
-        hotfix_bot.close()
-    return 0
+        return servers.serve_socket_mode(settings, build)
+    return servers.serve_http(settings, build, path=EVENTS_PATH)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -720,11 +349,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return sandbox_cli.run(args)
 
 
-def cmd_diagram(_: argparse.Namespace) -> int:
-    print(mermaid(), end="")
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="hotfix-bot", description="Hotfix Bot: run production hotfixes from Slack."
@@ -733,9 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("serve", help="run the bot (default)").set_defaults(run=cmd_serve)
     commands.add_parser(
         "check-config", help="validate the environment and the policy file, then exit"
-    ).set_defaults(run=cmd_check_config)
+    ).set_defaults(run=startup.cmd_check_config)
     commands.add_parser("migrate", help="apply database migrations, then exit").set_defaults(
-        run=cmd_migrate
+        run=startup.cmd_migrate
     )
     for name, run, text in (
         ("run", cmd_run, "serve Slack if its credentials are set, else start the sandbox"),
@@ -746,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sandboxed.set_defaults(run=run)
     commands.add_parser(
         "diagram", help="print the hotfix lifecycle as a Mermaid state diagram"
-    ).set_defaults(run=cmd_diagram)
+    ).set_defaults(run=startup.cmd_diagram)
     exporting = commands.add_parser("export", help="print a hotfix's record (timeline and all)")
     exporting.add_argument("hotfix", metavar="HF-n")
     exporting.add_argument("--format", choices=("md", "json"), default="md")

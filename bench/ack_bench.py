@@ -2,9 +2,9 @@
 
 The bot (``python app.py``: its front and worker processes) and two bare Bolt apps that only
 ack (Bolt's defaults, and synchronous like the bot's front) run on the same server stack
-(gunicorn, 16 threads, ``app.serve_wsgi``), pinned to the first CPU; this process (with the
-fake Slack on 127.0.0.1) and the load generator (``bench/load.py``) get the others. The load
-is signed ``/hotfix status`` commands and "Approve as Engineering Manager" clicks (already
+(gunicorn, 16 threads, ``bot.servers.serve_wsgi``), pinned to the first CPU; this process
+(with the fake Slack on 127.0.0.1) and the load generator (``bench/load.py``) get the
+others. The load is signed ``/hotfix status`` commands and "Approve as Engineering Manager" clicks (already
 given, so each is a refused approval: a role check, a locked read of the hotfix, a reply) at
 each concurrency, the apps taking turns in quarters so all meet the same machine. Twice: with a
 healthy fake Slack, and with every ``response_url`` and Web API call hanging (a Slack that

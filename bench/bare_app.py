@@ -1,7 +1,7 @@
 """The yardstick of the ack benchmark: a Bolt app that only acks, on Hotfix Bot's own server.
 
 It answers ``/hotfix`` and every button with an empty ack and does nothing else, served by
-the same gunicorn set-up as the bot (``app.serve_wsgi``). ``--mode default`` is Bolt as
+the same gunicorn set-up as the bot (``bot.servers.serve_wsgi``). ``--mode default`` is Bolt as
 people start with it (the listener runs on Bolt's thread pool and the request thread waits
 for its ack); ``--mode sync`` runs it on the request thread, as Hotfix Bot does.
 
@@ -24,7 +24,7 @@ from slack_bolt import Ack, App  # noqa: E402
 from slack_bolt.adapter.wsgi import SlackRequestHandler  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
-from app import serve_wsgi  # noqa: E402
+from bot.servers import serve_wsgi  # noqa: E402
 
 
 def bare_app(*, token: str, signing_secret: str, api_url: str, sync: bool) -> App:

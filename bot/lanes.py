@@ -23,10 +23,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from functools import partial
 from queue import SimpleQueue
 from typing import Any
 
-from workflows.log_context import fresh
+from workflows.log_context import about_hotfix, fresh
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +193,21 @@ class Lanes:
     def shutdown(self) -> None:
         for lane in self.all():
             lane.shutdown(wait=True)
+
+
+def in_lane(lane: Lane, listener: Callable[[int], None]) -> Callable[[int], None]:
+    """Run a change listener on ``lane``; a run still waiting for the same hotfix stands for
+    this one (it reads the newest state). Failures are logged, never lost silently."""
+    name = getattr(listener, "__qualname__", repr(listener))
+
+    def run(hotfix_id: int) -> None:
+        about_hotfix(hotfix_id)
+        listener(hotfix_id)
+
+    def submit(hotfix_id: int) -> None:
+        if not lane.offer_once(
+            (name, hotfix_id), partial(run, hotfix_id), what=f"HF-{hotfix_id}: {name}"
+        ):
+            log.error("HF-%s: %s not run: the %s lane is full", hotfix_id, name, lane.name)
+
+    return submit
