@@ -355,9 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the bot (default)").set_defaults(run=cmd_serve)
-    commands.add_parser(
-        "check-config", help="validate the environment and the policy file, then exit"
-    ).set_defaults(run=startup.cmd_check_config)
+    checking = commands.add_parser(
+        "check-config",
+        help="validate the environment and the policy file, then Slack, GitHub and git live",
+    )
+    checking.add_argument(
+        "--offline", action="store_true", help="only the environment and the policy file"
+    )
+    checking.set_defaults(run=startup.cmd_check_config)
     commands.add_parser("migrate", help="apply database migrations, then exit").set_defaults(
         run=startup.cmd_migrate
     )

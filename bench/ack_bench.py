@@ -1,15 +1,15 @@
 """Ack latency: Hotfix Bot under its production server beside a Bolt app that only acks.
 
-The bot (``python app.py``: its front and worker processes) and two bare Bolt apps that only
-ack (Bolt's defaults, and synchronous like the bot's front) run on the same server stack
-(gunicorn, 16 threads, ``bot.servers.serve_wsgi``), pinned to the first CPU; this process
-(with the fake Slack on 127.0.0.1) and the load generator (``bench/load.py``) get the
-others. The load is signed ``/hotfix status`` commands and "Approve as Engineering Manager" clicks (already
-given, so each is a refused approval: a role check, a locked read of the hotfix, a reply) at
-each concurrency, the apps taking turns in quarters so all meet the same machine. Twice: with a
-healthy fake Slack, and with every ``response_url`` and Web API call hanging (a Slack that
-is down). After the hanging run the fake recovers and the benchmark counts how many of the
-replies the bot owed (for the requests it took) were delivered, how fast, and how many twice.
+The bot (``python app.py``: its front and worker processes) and two bare Bolt apps that only ack
+(Bolt's defaults, and synchronous like the bot's front) run on the same server stack (gunicorn,
+16 threads, ``bot.servers.serve_wsgi``), pinned to the first CPU; this process (with the fake
+Slack on 127.0.0.1) and the load generator (``bench/load.py``) get the others. The load is
+signed ``/hotfix status`` commands and "Approve as Engineering Manager" clicks (already given,
+so each is a refused approval: a role check, a locked read of the hotfix, a reply) at each
+concurrency, the apps taking turns in quarters so all meet the same machine. Twice: with a
+healthy fake Slack, and with every ``response_url`` and Web API call hanging (a Slack that is
+down). After the hanging run the fake recovers and the benchmark counts how many of the replies
+the bot owed (for the requests it took) were delivered, how fast, and how many twice.
 
 Reported per cell: p50/p95/p99/max of the time to the HTTP answer, errors (no 200 within
 10 s), "busy" answers (the bot's lanes full: a 200 that says try again, and says so in its

@@ -117,11 +117,13 @@ class MessagePurpose(StrEnum):
 BOT_SCOPES: frozenset[str] = frozenset(
     {
         "channels:history",  # a keyed post's check that it is not in the thread already
+        "channels:read",  # check-config: the policy's channels exist (groups:read: private)
         "chat:write",
         "chat:write.public",
         "commands",
         "files:write",
         "groups:history",
+        "groups:read",
         "users:read",
         "usergroups:read",
     }

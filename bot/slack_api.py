@@ -48,6 +48,17 @@ from slack_sdk.webhook import WebhookClient
 log = logging.getLogger(__name__)
 
 UNREACHABLE = "slack_unreachable"
+REFUSED_TOKEN = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+    }
+)
+"""What Slack answers to a token that will never work: the fix is a new token."""
 #: The longest Retry-After a call waits for in place; longer ones go back to the caller.
 RETRY_AFTER_IN_PLACE = 2
 #: Slack answers that mean "later, not never".

@@ -11,9 +11,9 @@ import sys
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.engine import make_url
 
-from bot import logs
-from bot.clients import slack_client
-from bot.slack_api import UNREACHABLE
+from bot import check_live, logs
+from bot.clients import github_repository, slack_client
+from bot.slack_api import REFUSED_TOKEN, UNREACHABLE
 from storage.db import make_engine, migrate
 from workflows.config import (
     ConfigError,
@@ -24,7 +24,7 @@ from workflows.config import (
     load_settings,
     settings_problems,
 )
-from workflows.git_repo import redact
+from workflows.git_repo import Repository, redact
 from workflows.lifecycle import mermaid
 from workflows.roles import role_title
 
@@ -32,6 +32,8 @@ log = logging.getLogger("hotfix_bot")
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 1
+EXIT_LIVE = 1
+CHECK_TIMEOUT = 5  # seconds per Slack call in check-config
 
 
 def configure_logging(settings: Settings) -> None:
@@ -83,7 +85,9 @@ def migrate_or_exit(settings: Settings) -> None:
         engine.dispose()
 
 
-def cmd_check_config(_: argparse.Namespace) -> int:
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """The settings and the policy file; then, unless ``--offline``, the live services
+    (bot.check_live). Exit 0 when all is well, 1 when a live check failed, 2 for the file."""
     settings, policy = load(need_slack=True)
     mode = "Socket Mode" if settings.slack_app_token else f"HTTP on port {settings.port}"
     print(f"{settings.hotfix_config}: OK")
@@ -94,6 +98,22 @@ def cmd_check_config(_: argparse.Namespace) -> int:
     print(f"  database: {safe_url(database_url(settings))}")
     print(f"  Slack: {mode}, API {settings.slack_api_url}")
     print(f"  GitHub: {_github_identity(settings, policy)}")
+    if getattr(args, "offline", False):
+        return 0
+    print("Live checks:")
+    checks = check_live.run(
+        policy,
+        slack=slack_client(settings, timeout=CHECK_TIMEOUT),
+        github=github_repository(settings, policy),
+        repository=Repository(policy.repository.remote, policy.data_dir),
+    )
+    for check in checks:
+        print(check.line())
+    failed = sum(check.status == "FAIL" for check in checks)
+    if failed:
+        print(f"{failed} check{'s' if failed > 1 else ''} failed: fix them and run it again.")
+        return EXIT_LIVE
+    print("All live checks passed.")
     return 0
 
 
@@ -129,9 +149,6 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-REFUSED_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-
-
 def verify_slack_tokens(settings: Settings) -> None:
     """Ask Slack whether the tokens work before serving, so a typo is caught at start.
 
@@ -156,7 +173,7 @@ def verify_slack_tokens(settings: Settings) -> None:
                     variable,
                 )
                 continue
-            if code in REFUSED_TOKEN or code == "not_allowed_token_type":
+            if code in REFUSED_TOKEN:
                 print(
                     f"Hotfix Bot cannot start: Slack refused {variable} ({code}). Copy it "
                     "again from your Slack app's settings (see README, Install).",

@@ -96,6 +96,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.postEphemeral": "chat:write",
     "chat.getPermalink": None,
     "conversations.replies": "channels:history",  # groups:history for a private channel
+    "conversations.info": "channels:read",  # groups:read for a private channel
     "views.open": None,
     "views.update": None,
     "views.push": None,
@@ -1743,6 +1744,7 @@ class FakeSlack(SavedWhole):
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.replies": self._conversations_replies,
+            "conversations.info": self._conversations_info,
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_push,
@@ -1912,6 +1914,26 @@ class FakeSlack(SavedWhole):
         if metadata is not None:
             message["metadata"] = copy.deepcopy(metadata)
         return {"channel": channel.id, "ts": message["ts"], "message": self._public(message)}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel by id; a private one the bot is not in does not exist, as for Slack."""
+        channel_id = args.get("channel")
+        found = self._channels.get(channel_id) if isinstance(channel_id, str) else None
+        if found is None or found.is_im or (found.is_private and not found.is_member):
+            raise _SlackError("channel_not_found")
+        if found.is_private and self.scopes is not None and "groups:read" not in self.scopes:
+            raise _SlackError("missing_scope", needed="groups:read")
+        return {
+            "channel": {
+                "id": found.id,
+                "name": found.name,
+                "is_channel": not found.is_private,
+                "is_group": found.is_private,
+                "is_private": found.is_private,
+                "is_member": found.is_member,
+                "is_archived": False,
+            }
+        }
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         """A thread: its parent, then its replies, oldest first; message metadata only with

@@ -61,12 +61,12 @@ def test_check_config_names_the_exact_key(tmp_path: Path) -> None:
     policy = {**POLICY, "approvals": {"critical": ["engineering_manager", "oncall_lead", "ctoo"]}}
     (tmp_path / "hotfix.yml").write_text(yaml.safe_dump(policy))
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET}
-    result = run([HOTFIX_BOT, "check-config"], tmp_path, **env)
+    result = run([HOTFIX_BOT, "check-config", "--offline"], tmp_path, **env)
     assert result.returncode == 2
     assert "hotfix.yml: approvals.critical[2]: unknown role 'ctoo'" in result.stderr
 
     (tmp_path / "hotfix.yml").write_text(yaml.safe_dump(POLICY))
-    result = run([HOTFIX_BOT, "check-config"], tmp_path, **env)
+    result = run([HOTFIX_BOT, "check-config", "--offline"], tmp_path, **env)
     assert result.returncode == 0, result.stderr
     assert "hotfix.yml: OK" in result.stdout
     assert "critical needs: Engineering Manager, On-call Lead, CTO" in result.stdout
@@ -84,13 +84,13 @@ def test_check_config_shows_the_github_app_and_explains_a_bad_key(tmp_path: Path
         "GITHUB_APP_INSTALLATION_ID": "77",
         "GITHUB_APP_PRIVATE_KEY_FILE": "app.pem",
     }
-    result = run([HOTFIX_BOT, "check-config"], tmp_path, **env, **app)
+    result = run([HOTFIX_BOT, "check-config", "--offline"], tmp_path, **env, **app)
     assert result.returncode == 0, result.stderr
     assert "GitHub: acme/api as GitHub App 4242 (installation 77)" in result.stdout
     assert "PRIVATE KEY" not in result.stdout
 
     (tmp_path / "app.pem").write_text("not a key")
-    result = run([HOTFIX_BOT, "check-config"], tmp_path, **env, **app)
+    result = run([HOTFIX_BOT, "check-config", "--offline"], tmp_path, **env, **app)
     assert result.returncode == 2
     assert "GITHUB_APP_PRIVATE_KEY_FILE: not a PEM private key" in result.stderr
     assert "Traceback" not in result.stderr
@@ -102,7 +102,7 @@ def test_the_example_policy_is_valid(tmp_path: Path) -> None:
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "HOTFIX_CONFIG": str(ROOT / "hotfix.example.yml"),
     }
-    result = run([HOTFIX_BOT, "check-config"], tmp_path, **env)
+    result = run([HOTFIX_BOT, "check-config", "--offline"], tmp_path, **env)
     assert result.returncode == 0, result.stderr
 
 

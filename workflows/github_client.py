@@ -222,6 +222,12 @@ class GitHubRepository(WorkflowRuns):
     def _repo(self) -> Repository:
         return self._client().get_repo(self.full_name)
 
+    def reachable(self) -> str:
+        """The repository's full name as GitHub gives it, read with the bot's credentials
+        (``check-config``); ``GitHubFailed`` says why not."""
+        with self._call(f"read the repository {self.full_name}"):
+            return self._client().get_repo(self.full_name, lazy=False).full_name
+
     # ------------------------------------------------------------------ PRs
 
     def find_pull(self, head_branch: str, base: str) -> PullRequestInfo | None:
