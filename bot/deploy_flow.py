@@ -1,26 +1,19 @@
 """Phase 5 in Slack: the deploy runs off the request thread with its progress in the thread,
-then the monitoring window's pings on persisted timers, and rollback.
-
-Monitoring pings follow the escalation's rule (``bot.escalation``): a timer carries only the
-hotfix id; the step due comes from the database, where it is claimed in the same transaction
-that stores the ping for Slack (``Outbox.post_within``). A timer that fires twice (a restart,
-a second replica, a leader change) claims nothing the second time; a ping due while the bot
-was down is posted when it is back, once, saying it is late.
-"""
+then the monitoring window (``bot.monitoring``), and rollback."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from bot.card import CardPublisher, slack_error_code
 from bot.ids import MessagePurpose
+from bot.monitoring import Monitoring
 from bot.outbox import Outbox
 from bot.render import deploy as render
 from bot.render.drill import MARK as DRILL_MARK
@@ -28,12 +21,11 @@ from bot.render.drill import marked_if
 from bot.slack_api import GuardedWebClient
 from storage.db import DatabaseUnavailable
 from workflows.config import Policy
-from workflows.deploy import Health, RunOutcome, check_health, wait_healthy
+from workflows.deploy import Health, RunOutcome, wait_healthy
 from workflows.deployment import (
     MIGRATION_ITEMS,
     VERIFY_ITEMS,
     HotfixDeploy,
-    monitoring_pings,
     outcome_detail,
 )
 from workflows.durations import format_duration
@@ -41,24 +33,16 @@ from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed
 from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService
 from workflows.lifecycle import HotfixLifecycle
-from workflows.roles import mention, role_title
+from workflows.roles import role_title
 from workflows.scheduler import Timers
 from workflows.snapshot import HotfixSnapshot, MessageRef
 
 log = logging.getLogger(__name__)
 
-MONITOR_JOB = "monitor"
 PROGRESS_EVERY = 3.0  # seconds between updates of the progress message (chat.update: tier 3)
 CARD_EVERY = 10.0  # seconds between refreshes of the card's "deploying … — 1m 20s"
-EARLY_TOLERANCE = timedelta(milliseconds=500)
-LATE_AFTER = timedelta(seconds=5)
 #: The panel (pre-deploy checklist) is shown from ready to deploy on.
 PANEL_STATES = ("ready_to_deploy", "deploying", "deploy_failed", "monitoring", "rolled_back")
-ONCALL_LEAD = "oncall_lead"
-
-
-def job_prefix(hotfix_id: int) -> str:
-    return f"hotfix-{hotfix_id}-monitor-"
 
 
 class DeployFlow:
@@ -86,7 +70,7 @@ class DeployFlow:
         self._clock = clock
         self._running: set[int] = set()  # hotfixes whose deploy or rollback runs here
         self._guard = threading.Lock()
-        timers.register(MONITOR_JOB, self._ping)
+        self.monitoring = Monitoring(service, outbox, policy, timers, clock=clock)
         cards.extra_messages.append(self._panel_message)
 
     # ------------------------------------------------------------------ the panel
@@ -144,7 +128,7 @@ class DeployFlow:
                 "No rollback is configured (`deploy.rollback_command`): roll back by hand."
             )
         hotfix = self.deploy.roll_back(hotfix_id, actor=actor, reason=reason)
-        self._cancel_monitoring(hotfix_id)
+        self.monitoring.cancel(hotfix_id)
         previous = hotfix.previous_version or hotfix.base_tag or "the previous version"
         self._cards.say(hotfix, render.rolling_back(hotfix, actor, previous))
         self._background(hotfix_id, self._run_rollback, f"rollback-{hotfix.key}")
@@ -163,16 +147,12 @@ class DeployFlow:
         return hotfix
 
     def all_green(self, hotfix_id: int, actor: str) -> HotfixSnapshot:
+        """Anyone may say all green during the window; passing a held window (its last
+        check failed) is for those who may deploy or roll back."""
         hotfix = self._service.get(hotfix_id)
-        if hotfix.state != "monitoring":
-            raise HotfixMovedOn(hotfix.key, hotfix.state)
-        return self._service.note(
-            hotfix_id,
-            actor=actor,
-            kind="monitoring_confirmed",
-            detail={"step": hotfix.monitoring_step},
-            allowed_states=("monitoring",),
-        )
+        if self.monitoring.held(hotfix):
+            self.check_deployer(hotfix, actor)
+        return self.monitoring.all_green(hotfix_id, actor)
 
     def tick(self, hotfix_id: int, user: str, verify: bool, selected: list[str]) -> None:
         items = VERIFY_ITEMS if verify else MIGRATION_ITEMS
@@ -373,11 +353,11 @@ class DeployFlow:
             )
             self._say_safely(hotfix, text, blocks)
 
-    # ---------------------------------------------------------------- monitoring
+    # ---------------------------------------------------------------- after any change
 
     def sync(self, hotfix_id: int) -> None:
-        """After any change (and at start): while monitoring, the next ping is armed; a
-        deploy no process runs any more (the bot was stopped mid-way) is failed."""
+        """After any change (and at start): a deploy no process runs any more (the bot was
+        stopped mid-way) is failed; while monitoring, the next ping is armed."""
         hotfix = self._service.get(hotfix_id)
         if hotfix.state == "deploying" and hotfix_id not in self._running:
             if self.deploy.is_stale(hotfix):
@@ -388,138 +368,7 @@ class DeployFlow:
                     None,
                 )
             return
-        if hotfix.state != "monitoring" or hotfix.monitoring_started_at is None:
-            self._cancel_monitoring(hotfix_id)
-            return
-        pings = self._pings(hotfix)
-        step = hotfix.monitoring_step + 1
-        if step <= len(pings):
-            self._timers.at(
-                pings[step - 1].due,
-                MONITOR_JOB,
-                hotfix_id,
-                f"{job_prefix(hotfix_id)}{step}",
-                replace=False,
-            )
-
-    def _pings(self, hotfix: HotfixSnapshot) -> list:
-        assert hotfix.monitoring_started_at is not None
-        return monitoring_pings(
-            hotfix.monitoring_started_at,
-            self._policy.monitoring.interval,
-            self._policy.monitoring.window,
-        )
-
-    def _cancel_monitoring(self, hotfix_id: int) -> None:
-        for job_id, _ in self._timers.pending(job_prefix(hotfix_id)):
-            self._timers.cancel(job_id)
-
-    def _ping(self, hotfix_id: int) -> None:
-        """A timer fired: check health and post the step that is due, once."""
-        try:
-            hotfix = self._service.get(hotfix_id)
-        except DatabaseUnavailable:
-            self._retry_soon(hotfix_id)
-            return
-        if hotfix.state != "monitoring" or hotfix.monitoring_started_at is None:
-            return
-        pings = self._pings(hotfix)
-        step = hotfix.monitoring_step + 1
-        if step > len(pings):
-            return
-        due = pings[step - 1]
-        now = self._clock()
-        if now + EARLY_TOLERANCE < due.due:
-            self._timers.at(
-                due.due,
-                MONITOR_JOB,
-                hotfix_id,
-                f"{job_prefix(hotfix_id)}{step}-early-{uuid.uuid4().hex[:8]}",
-                replace=False,
-            )
-            return
-        deploy = self._policy.deploy
-        health = (
-            check_health(deploy.health_url, deploy.health_expect) if deploy.health_url else None
-        )
-        late = now - due.due if now - due.due > LATE_AFTER else None
-        window_end = pings[-1].due
-        text, blocks = render.ping(
-            hotfix,
-            due,
-            len(pings),
-            health,
-            left=window_end - now,
-            late_by=late,
-            alert=self._alerted(hotfix),
-        )
-        messages: list[tuple[str, list[dict]]] = [(text, blocks)]
-        if due.last:
-            passed, failed, confirmed = self._tally(hotfix, health)
-            messages.append(
-                render.summary(
-                    hotfix,
-                    passed,
-                    failed,
-                    confirmed,
-                    format_duration(self._policy.monitoring.window),
-                )
-            )
-
-        def store(session, snapshot: HotfixSnapshot) -> None:  # type: ignore[no-untyped-def]
-            for text_, blocks_ in messages:
-                self._outbox.post_within(
-                    session,
-                    hotfix.channel_id,
-                    text_,
-                    blocks_,
-                    thread_of=hotfix_id,
-                    what=f"{hotfix.key} monitoring check {step}",
-                    drill=hotfix.drill,
-                )
-
-        detail = {
-            "step": step,
-            "of": len(pings),
-            "healthy": None if health is None else health.ok,
-            "health": None if health is None else health.detail,
-            "late_seconds": int(late.total_seconds()) if late else 0,
-        }
-        try:
-            claimed = self._service.claim_ping(
-                hotfix_id, step, detail=detail, also=store, finish=due.last
-            )
-        except DatabaseUnavailable:
-            self._retry_soon(hotfix_id)
-            return
-        if claimed is None:
-            return  # another timer posted this step
-        if not due.last:
-            self.sync(hotfix_id)
-
-    def _alerted(self, hotfix: HotfixSnapshot) -> list[str]:
-        who = [mention(hotfix.deployer_id)] if hotfix.deployer_id else []
-        who += [mention(p) for p in self._service.directory.principals(ONCALL_LEAD)]
-        return list(dict.fromkeys(who))
-
-    def _tally(self, hotfix: HotfixSnapshot, last: Health | None) -> tuple[int, int, list[str]]:
-        started = hotfix.monitoring_started_at
-        events = [e for e in self._service.timeline(hotfix.id) if started and e.at >= started]
-        results = [e.detail.get("healthy") for e in events if e.kind == "monitoring_ping"]
-        results.append(None if last is None else last.ok)
-        confirmed = [e.actor for e in events if e.kind == "monitoring_confirmed"]
-        passed = sum(1 for r in results if r is True)
-        failed = sum(1 for r in results if r is False)
-        return passed, failed, list(dict.fromkeys(confirmed))
-
-    def _retry_soon(self, hotfix_id: int) -> None:
-        self._timers.at(
-            self._clock() + timedelta(seconds=5),
-            MONITOR_JOB,
-            hotfix_id,
-            f"{job_prefix(hotfix_id)}retry-{uuid.uuid4().hex[:8]}",
-            replace=False,
-        )
+        self.monitoring.sync(hotfix)
 
     # ----------------------------------------------------------------- talking
 

@@ -15,17 +15,17 @@ class Health:
     def __init__(self, port: int = 0) -> None:
         self.healthy = True
         self.hits = 0
+        self._script: list[bool] = []
+        self._lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                owner.hits += 1
-                status = 200 if owner.healthy else 503
-                body = b'{"status": "ok"}' if owner.healthy else b"down"
+                healthy = owner._answer()
+                status = 200 if healthy else 503
+                body = b'{"status": "ok"}' if healthy else b"down"
                 self.send_response(status)
-                self.send_header(
-                    "Content-Type", "application/json" if owner.healthy else "text/plain"
-                )
+                self.send_header("Content-Type", "application/json" if healthy else "text/plain")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -36,6 +36,19 @@ class Health:
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/health"
         threading.Thread(target=self.server.serve_forever, name="health", daemon=True).start()
+
+    def _answer(self) -> bool:
+        with self._lock:
+            self.hits += 1
+            if self._script:
+                self.healthy = self._script.pop(0)
+            return self.healthy
+
+    def flap(self, *answers: bool) -> None:
+        """Answer the next checks healthy or not as ``answers`` says, one each (a service
+        that flaps); after the last, it stays as that one left it."""
+        with self._lock:
+            self._script = list(answers)
 
     def break_(self) -> None:
         """From now on the service answers 503, as when a deploy broke it."""

@@ -1114,6 +1114,11 @@ class FakeSlack(SavedWhole):
             self._hanging = frozenset(methods)
             self._recovered.clear()
 
+    def faults_left(self, method: str) -> int:
+        """How many answers of ``method`` set up with ``fail`` are still to come."""
+        with self._lock:
+            return sum(fault.remaining for fault in self._faults.get(method, []))
+
     def recover(self) -> None:
         """Answer normally again; calls still held are closed unanswered (never applied)."""
         with self._lock:

@@ -22,6 +22,7 @@ from storage.db import transaction
 from storage.models import Event, Hotfix
 from workflows.budgets import phase_of
 from workflows.config import Policy
+from workflows.errors import DomainError
 from workflows.record import TimelineEvent
 from workflows.snapshot import HotfixSnapshot
 
@@ -62,6 +63,28 @@ class TimelineClaims:
             self._log(session, hotfix, actor=BOT_ACTOR, kind="monitoring_ping", detail=detail)
             if finish:
                 self._fire(session, hotfix, "monitoring_passed", actor=BOT_ACTOR, detail=detail)
+            snapshot = self._snapshot(session, hotfix)
+            also(session, snapshot)
+        self._changed(hotfix_id)
+        return snapshot
+
+    def pass_held_window(
+        self,
+        hotfix_id: int,
+        checks: int,
+        *,
+        actor: str,
+        also: Callable[[Session, HotfixSnapshot], None],
+    ) -> HotfixSnapshot:
+        """A person's "All green" on a window held by its failed last check: the window
+        passed by them (monitoring → merging back) and, in the same transaction, ``also``
+        (store the summary for Slack). A second click finds the hotfix moved on."""
+        with self._locked(hotfix_id) as (session, hotfix):
+            if hotfix.state == "monitoring" and (hotfix.monitoring_step or 0) < checks:
+                raise DomainError(f"{hotfix.key}: the monitoring window is not over yet.")
+            # From any state but monitoring this refuses: the hotfix moved on.
+            detail = {"step": hotfix.monitoring_step, "held": True}
+            self._fire(session, hotfix, "monitoring_passed", actor=actor, detail=detail)
             snapshot = self._snapshot(session, hotfix)
             also(session, snapshot)
         self._changed(hotfix_id)

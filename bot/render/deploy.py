@@ -387,7 +387,10 @@ def ping(
     if not step.last:
         text += f" {mrkdwn.elapsed(left)} left in the window."
     if late_by is not None:
-        text += f" _(Late by {mrkdwn.elapsed(late_by)}: the bot was not running when it was due.)_"
+        text += (
+            f" _(Late by {mrkdwn.elapsed(late_by)}: the bot, or its database, was down when it "
+            "was due.)_"
+        )
     if health is not None and not health.ok:
         text += f"\n{' '.join(alert)}: the health check fails. Roll back now unless you know why."
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
@@ -415,6 +418,29 @@ def summary(
         "Next: merging the fix back (`/hotfix merge-back " + hotfix.key + "`)."
     )
     blocks = [SectionBlock(text=MarkdownTextObject(text=text))]
+    return text, [b.to_dict() for b in blocks]
+
+
+def held(
+    hotfix: HotfixSnapshot, passed: int, failed: int, window: str, alert: Sequence[str]
+) -> tuple[str, list[dict]]:
+    """The window is over but its last check failed: merge back waits for a person."""
+    text = (
+        f"🏁 ⚠️ *{hotfix.key}*: the {window} monitoring window of `{hotfix.deployed_version}` "
+        f"is over, but its last check failed ({passed} check(s) healthy, {failed} failed), "
+        f"so merge back waits.\n{' '.join(alert)}: roll back, or press *All green* once you "
+        "know production is well."
+    )
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ActionsBlock(
+            block_id=f"{BlockId.MONITOR_ACTIONS}:held",
+            elements=[
+                _button("All green", ActionId.ALL_GREEN, hotfix, "primary"),
+                rollback_button(hotfix, "Problem — roll back"),
+            ],
+        ),
+    ]
     return text, [b.to_dict() for b in blocks]
 
 
