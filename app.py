@@ -58,6 +58,7 @@ log = logging.getLogger("hotfix_bot")
 
 EVENTS_PATH = "/slack/events"
 TIMER_THREADS = 10  # APScheduler's default thread pool
+REARM_EVERY = 120  # seconds between checks that every running hotfix has its timers
 
 StartResponse = Callable[..., Any]
 Role = Literal["whole", "front", "worker"]
@@ -119,16 +120,28 @@ class HotfixBot:
         self.timers.start()
         self.outbox.start()
         self.lanes.updates.offer(self._catch_up, what="catching up at start")
+        # A timer lost while the database was away (a retry it could not store) is armed
+        # again: when this process takes the timers back, and every few minutes anyway.
+        self.timers.on_lead = self._rearm_soon
+        self.timers.repeat_here(REARM_EVERY, self._rearm_soon, "rearm-running-hotfixes")
 
     def _catch_up(self) -> None:
+        self._rearm()
+        self.identity.learn(self.services.slack)
+        self.services.hotfixes.directory.warm()
+
+    def _rearm_soon(self) -> None:
+        self.lanes.updates.offer_once("rearm", self._rearm, what="re-arming timers")
+
+    def _rearm(self) -> None:
+        """Every running hotfix gets the timers it needs (each listener arms only what is
+        missing, under ids that make a second arming a no-op)."""
         try:
             for hotfix in self.services.hotfixes.active():
                 for listener in self.reconcilers:
                     listener(hotfix.id)
-        except Exception:  # the next change re-arms; the log says why this pass failed
-            log.exception("could not check the timers of running hotfixes at start")
-        self.identity.learn(self.services.slack)
-        self.services.hotfixes.directory.warm()
+        except Exception:  # the next pass re-arms; the log says why this one failed
+            log.exception("could not check the timers of running hotfixes")
 
     def close(self) -> None:
         if self.link is not None:

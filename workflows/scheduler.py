@@ -152,6 +152,9 @@ class Timers:
         self._watcher: threading.Thread | None = None
         self._leading = False
         self.on_lag: Callable[[float], None] | None = None  # seconds a timer fired late
+        # Called when this process takes the timers (back) over after start: a job that
+        # could not be stored while the database was away is armed again from there.
+        self.on_lead: Callable[[], None] | None = None
         self._scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
 
     def _submitted(self, event: JobSubmissionEvent) -> None:
@@ -202,6 +205,8 @@ class Timers:
                 self._leading = False
             if not self._leading:
                 self._leading = self._lead()
+                if self._leading and self.on_lead is not None:
+                    self.on_lead()
 
     def shutdown(self) -> None:
         self._stopped.set()
@@ -247,6 +252,13 @@ class Timers:
         except ConflictingIdError:
             return False
         return True
+
+    def repeat_here(self, seconds: float, job: Callable[[], None], job_id: str) -> None:
+        """Run ``job`` every ``seconds`` in this process while it runs the timers (kept in
+        memory, never in the shared store: each leader has its own)."""
+        self._scheduler.add_job(
+            job, "interval", seconds=seconds, id=job_id, jobstore="local", replace_existing=True
+        )
 
     def cancel(self, job_id: str) -> None:
         with contextlib.suppress(JobLookupError):
