@@ -11,9 +11,11 @@ from bot.router import Router
 from bot.services import BotServices
 
 
-def register(app: App, services: BotServices, path: AckPath) -> None:
-    """Attach every middleware and listener of Hotfix Bot to ``app``."""
+def register(app: App, services: BotServices, path: AckPath) -> Router:
+    """Attach every middleware and listener of Hotfix Bot to ``app``; the router says which
+    ids it listens to."""
     errors.register(app, path.outbox, path.lanes.notices)
     router = Router(app)
     for listeners in (commands, assessment, actions, approvals, deploy, events):
         listeners.register(router, services, path)
+    return router

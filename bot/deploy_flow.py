@@ -156,10 +156,12 @@ class DeployFlow:
 
     def tick(self, hotfix_id: int, user: str, verify: bool, selected: list[str]) -> None:
         items = VERIFY_ITEMS if verify else MIGRATION_ITEMS
+        hotfix = self._service.get(hotfix_id)
         if verify:
-            hotfix = self._service.get(hotfix_id)
             if user != hotfix.deployer_id:
                 self.check_deployer(hotfix, user)
+        else:  # the migration checklist gates the deploy: not anyone's to tick
+            self._service.may_drive(hotfix, user, "tick its migration checklist")
         self.deploy.tick(hotfix_id, user=user, group=[item for item, _ in items], selected=selected)
 
     def _background(self, hotfix_id: int, work: Callable[[int], None], name: str) -> None:

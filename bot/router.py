@@ -80,6 +80,13 @@ class Router:
     def event(self, event_type: str) -> Callable[[Listener], Listener]:
         return self._on("event", event_type, lambda args: str(args.event.get("type", "")))
 
+    def ids(self, kind: str) -> list[str | re.Pattern[str]]:
+        """Every id registered for ``kind`` ("action", "view", …): exact ids, then patterns."""
+        table = self._tables.get(kind)
+        if table is None:
+            return []
+        return [*table.exact, *(pattern for pattern, _ in table.patterns)]
+
     def _on(
         self, kind: str, key: str | re.Pattern[str], key_of: Callable[[Args], str]
     ) -> Callable[[Listener], Listener]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot import mrkdwn
 from bot.ack import AckPath
@@ -13,8 +17,22 @@ from bot.render.notices import card_not_posted
 from bot.reply import Reply
 from bot.router import Router
 from bot.services import BotServices
-from workflows.errors import HotfixNotFound
+from storage.db import transaction
+from storage.models import Hotfix, SlackMessage
+from workflows.errors import DomainError, HotfixNotFound
 from workflows.review import REVIEW_ITEMS, SECURITY_ITEMS
+
+log = logging.getLogger(__name__)
+
+
+class ForeignButton(DomainError):
+    """A click on one hotfix's message that names another hotfix (an edited payload)."""
+
+    def __init__(self, owner: int, named: int) -> None:
+        super().__init__(
+            f"This button is on a message of HF-{owner}, so it cannot act on HF-{named}. "
+            f"Nothing was recorded; use the buttons in HF-{named}'s own thread."
+        )
 
 
 def hotfix_id_from_message(body: dict[str, Any]) -> int:
@@ -34,11 +52,50 @@ def hotfix_id_from(action: dict[str, Any]) -> int:
     return int(value)
 
 
+def on_its_message(sessions: sessionmaker[Session], body: dict[str, Any], hotfix_id: int) -> int:
+    """``hotfix_id`` (what the button names), once checked against the message clicked.
+
+    A button's value is only a claim: the message it was on is known to the server (a
+    message the bot stored for a hotfix, or one in the thread under such a message), and a
+    click on one hotfix's message acts on that hotfix or on nothing. A message of no hotfix
+    (the review channel's copy, an ephemeral, a modal) leaves the value to the service's
+    own checks of who may act.
+    """
+    container = body.get("container") or {}
+    if container.get("type") != "message" or container.get("is_ephemeral"):
+        return hotfix_id
+    channel = str(container.get("channel_id") or "")
+    ts = str(container.get("message_ts") or "")
+    thread = str(container.get("thread_ts") or "")
+    with transaction(sessions, read_only=True) as session:
+        rows = session.execute(
+            select(SlackMessage.ts, SlackMessage.hotfix_id).where(
+                SlackMessage.channel_id == channel, SlackMessage.ts.in_({ts, thread} - {""})
+            )
+        ).all()
+        owners = {row.ts: row.hotfix_id for row in rows}
+        owner = owners.get(ts, owners.get(thread))
+        if owner is not None and owner != hotfix_id:
+            if session.get(Hotfix, hotfix_id) is None:
+                raise HotfixNotFound(f"HF-{hotfix_id}")
+            log.warning(
+                "a click on a message of HF-%s named HF-%s (user %s): refused",
+                owner,
+                hotfix_id,
+                (body.get("user") or {}).get("id"),
+            )
+            raise ForeignButton(owner, hotfix_id)
+    return hotfix_id
+
+
 def register(app: Router, services: BotServices, path: AckPath) -> None:
+    def clicked(action: dict[str, Any], body: dict[str, Any]) -> int:
+        return on_its_message(services.sessions, body, hotfix_id_from(action))
+
     @app.action(ActionId.RETRY_CARD)
     @path.later()
-    def retry_card(action: dict[str, Any], reply: Reply) -> None:
-        hotfix_id = hotfix_id_from(action)
+    def retry_card(action: dict[str, Any], body: dict[str, Any], reply: Reply) -> None:
+        hotfix_id = clicked(action, body)
         try:
             hotfix = services.cards.publish(hotfix_id)
         except CardNotPosted as failure:
@@ -54,22 +111,22 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.action(ActionId.CREATE_BRANCH)
     @path.later()
     def create_branch(action: dict[str, Any], body: dict[str, Any]) -> None:
-        services.git.create_branch(hotfix_id_from(action), body["user"]["id"])
+        services.git.create_branch(clicked(action, body), body["user"]["id"])
 
     @app.action(ActionId.OPEN_PR)
     @path.later()
     def open_pr(action: dict[str, Any], body: dict[str, Any]) -> None:
-        services.git.open_pr(hotfix_id_from(action), body["user"]["id"])
+        services.git.open_pr(clicked(action, body), body["user"]["id"])
 
     @app.action(ActionId.RECHECK_CI)
     @path.later()
-    def recheck_ci(action: dict[str, Any], reply: Reply) -> None:
-        hotfix = services.git.check_ci(hotfix_id_from(action))
+    def recheck_ci(action: dict[str, Any], body: dict[str, Any], reply: Reply) -> None:
+        hotfix = services.git.check_ci(clicked(action, body))
         reply(text=f"CI of {hotfix.key}: {ci_text(hotfix)}", drill=hotfix.drill)
 
     def tick(action: dict[str, Any], body: dict[str, Any], group: tuple[str, ...]) -> None:
         selected = [str(o.get("value")) for o in action.get("selected_options") or []]
-        hotfix_id = hotfix_id_from_message(body)
+        hotfix_id = on_its_message(services.sessions, body, hotfix_id_from_message(body))
         services.hotfixes.tick(
             hotfix_id, reviewer=body["user"]["id"], group=group, selected=selected
         )
@@ -87,7 +144,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.action(ActionId.APPROVE_REVIEW)
     @path.later()
     def approve_review(action: dict[str, Any], body: dict[str, Any]) -> None:
-        hotfix = services.git.approve_review(hotfix_id_from(action), body["user"]["id"])
+        hotfix = services.git.approve_review(clicked(action, body), body["user"]["id"])
         services.cards.say(
             hotfix,
             f"✅ *{hotfix.key}*: review approved by {mrkdwn.user(body['user']['id'])}. "
@@ -97,4 +154,4 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.action(ActionId.MERGE_BACK)
     @path.later()
     def merge_back(action: dict[str, Any], body: dict[str, Any]) -> None:
-        services.git.merge_back(hotfix_id_from(action), body["user"]["id"])
+        services.git.merge_back(clicked(action, body), body["user"]["id"])

@@ -16,7 +16,7 @@ from slack_bolt import Ack
 from bot.ack import AckPath
 from bot.errors import user_message
 from bot.ids import ActionId, BlockId, CallbackId
-from bot.listeners.actions import hotfix_id_from
+from bot.listeners.actions import hotfix_id_from, on_its_message
 from bot.render.approvals import (
     approved_notice,
     ended_notice,
@@ -50,13 +50,16 @@ def _hotfix_id(view: dict[str, Any]) -> int:
 def register(app: Router, services: BotServices, path: AckPath) -> None:
     hotfixes = services.hotfixes
 
+    def clicked(action: dict[str, Any], body: dict[str, Any]) -> int:
+        return on_its_message(services.sessions, body, hotfix_id_from(action))
+
     @app.action(APPROVE)
     @path.later()
     def approve(action: dict[str, Any], body: dict[str, Any]) -> None:
         match = APPROVE.match(action["action_id"])
         assert match is not None  # the listener only runs for matching ids
         outcome = hotfixes.approve(
-            hotfix_id_from(action), role=match["role"], actor=body["user"]["id"]
+            clicked(action, body), role=match["role"], actor=body["user"]["id"]
         )
         if outcome.completed:
             auto = services.git.auto_branch
@@ -66,7 +69,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     def ask_reason(action: dict[str, Any], body: dict[str, Any], verb: str) -> None:
         """Open the reason form at once (the trigger id is good for 3 s), then check that the
         clicker may do it; if not, the form turns into the refusal."""
-        hotfix = hotfixes.get(hotfix_id_from(action))
+        hotfix = hotfixes.get(clicked(action, body))
         form = reason_modal(callback_id=REASON_FORMS[verb], hotfix=hotfix, verb=verb)
         opened = services.slack.views_open(trigger_id=body["trigger_id"], view=form.to_dict())
         try:

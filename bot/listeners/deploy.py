@@ -11,7 +11,7 @@ from typing import Any
 from bot import mrkdwn
 from bot.ack import AckPath
 from bot.ids import ActionId, BlockId
-from bot.listeners.actions import hotfix_id_from
+from bot.listeners.actions import hotfix_id_from, on_its_message
 from bot.reply import Reply
 from bot.router import Router
 from bot.services import BotServices
@@ -35,16 +35,23 @@ def _checklist_hotfix(action: dict[str, Any], block: BlockId) -> int:
 def register(app: Router, services: BotServices, path: AckPath) -> None:
     deploys = services.deploys
 
+    def clicked(action: dict[str, Any], body: dict[str, Any]) -> int:
+        return on_its_message(services.sessions, body, hotfix_id_from(action))
+
+    def checklist(action: dict[str, Any], body: dict[str, Any], block: BlockId) -> int:
+        return on_its_message(services.sessions, body, _checklist_hotfix(action, block))
+
     @app.action(ActionId.DEPLOY)
     @path.later()
     def deploy(action: dict[str, Any], body: dict[str, Any], reply: Reply) -> None:
-        hotfix = deploys.start(hotfix_id_from(action), body["user"]["id"])
+        hotfix = deploys.start(clicked(action, body), body["user"]["id"])
         reply(text=f"🚀 Deploying {hotfix.key}: progress is in its thread.", drill=hotfix.drill)
 
     @app.action(ActionId.ROLL_BACK)
     @path.later()
     def roll_back(action: dict[str, Any], body: dict[str, Any], reply: Reply) -> None:
         hotfix_id, reason = _rollback_request(action)
+        hotfix_id = on_its_message(services.sessions, body, hotfix_id)
         user = body["user"]["id"]
         hotfix = deploys.roll_back(
             hotfix_id, user, reason or f"rolled back from Slack by {mrkdwn.user(user)}"
@@ -54,17 +61,17 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.action(ActionId.RETRY_ROLLBACK)
     @path.later()
     def retry_rollback(action: dict[str, Any], body: dict[str, Any]) -> None:
-        deploys.retry_rollback(hotfix_id_from(action), body["user"]["id"])
+        deploys.retry_rollback(clicked(action, body), body["user"]["id"])
 
     @app.action(ActionId.FIX_AGAIN)
     @path.later()
     def fix_again(action: dict[str, Any], body: dict[str, Any]) -> None:
-        deploys.fix_again(hotfix_id_from(action), body["user"]["id"])
+        deploys.fix_again(clicked(action, body), body["user"]["id"])
 
     @app.action(ActionId.ALL_GREEN)
     @path.later()
     def all_green(action: dict[str, Any], body: dict[str, Any], reply: Reply) -> None:
-        hotfix = deploys.all_green(hotfix_id_from(action), body["user"]["id"])
+        hotfix = deploys.all_green(clicked(action, body), body["user"]["id"])
         reply(
             text=f"✅ Recorded: all green on {hotfix.key} for you. It goes in the summary.",
             drill=hotfix.drill,
@@ -76,17 +83,17 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
     @app.action(ActionId.MIGRATION_CHECKLIST)
     @path.later()
     def tick_migration(action: dict[str, Any], body: dict[str, Any]) -> None:
-        hotfix_id = _checklist_hotfix(action, BlockId.MIGRATION_CHECKLIST)
+        hotfix_id = checklist(action, body, BlockId.MIGRATION_CHECKLIST)
         deploys.tick(hotfix_id, body["user"]["id"], verify=False, selected=ticks(action))
 
     @app.action(ActionId.SECURITY_CLOSE)
     @path.later()
     def tick_security(action: dict[str, Any], body: dict[str, Any]) -> None:
-        hotfix_id = _checklist_hotfix(action, BlockId.SECURITY_CLOSE)
+        hotfix_id = checklist(action, body, BlockId.SECURITY_CLOSE)
         services.security.tick(hotfix_id, body["user"]["id"], ticks(action))
 
     @app.action(ActionId.VERIFY_CHECKLIST)
     @path.later()
     def tick_verify(action: dict[str, Any], body: dict[str, Any]) -> None:
-        hotfix_id = _checklist_hotfix(action, BlockId.VERIFY_CHECKLIST)
+        hotfix_id = checklist(action, body, BlockId.VERIFY_CHECKLIST)
         deploys.tick(hotfix_id, body["user"]["id"], verify=True, selected=ticks(action))
