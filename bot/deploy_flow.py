@@ -147,11 +147,14 @@ class DeployFlow:
         return hotfix
 
     def all_green(self, hotfix_id: int, actor: str) -> HotfixSnapshot:
-        """Anyone may say all green during the window; passing a held window (its last
-        check failed) is for those who may deploy or roll back."""
+        """ "All green" goes in the summary under the clicker's name: the requester's or a
+        role holder's word; passing a held window (its last check failed) is for those who
+        may deploy or roll back."""
         hotfix = self._service.get(hotfix_id)
         if self.monitoring.held(hotfix):
             self.check_deployer(hotfix, actor)
+        else:
+            self._service.may_drive(hotfix, actor, "confirm all green")
         return self.monitoring.all_green(hotfix_id, actor)
 
     def tick(self, hotfix_id: int, user: str, verify: bool, selected: list[str]) -> None:

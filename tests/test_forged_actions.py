@@ -317,6 +317,7 @@ NEEDS_A_ROLE: dict[str, Shown] = {
         lambda _, h: render_deploy.rolled_back(h, "v1.2.3", True, None)[1],
         f"{DRIVE} send it back to fixing",
     ),
+    ActionId.ALL_GREEN: Shown("monitoring", monitoring_check, f"{DRIVE} confirm all green"),
     ActionId.SECURITY_CLOSE: Shown(
         "monitoring",
         lambda _, h: security_checklist(h, "<!subteam^S0SEC>")[1],
@@ -362,11 +363,6 @@ ANYONE: dict[str, tuple[str, Shown]] = {
             "",
             changes=(("security_fix", True),),
         ),
-    ),
-    ActionId.ALL_GREEN: (
-        "an observation signed with the clicker's name for the summary; it moves nothing "
-        "and gates nothing (the window ends on its own, a rollback needs a deployer)",
-        Shown("monitoring", monitoring_check, "✅ Recorded: all green on HF-1 for you."),
     ),
 }
 
@@ -458,13 +454,7 @@ def test_actions_anyone_may_use_record_nothing_that_moves_a_hotfix(
         bot.fake.wait_for(lambda: recorded(bot)["review ticks"] != before["review ticks"])
     after = recorded(bot)
     assert after["hotfixes"] == before["hotfixes"] and after["approvals"] == []
-    new_events = [e for e in after["events"] if e not in before["events"]]
-    if action_id == ActionId.ALL_GREEN:
-        assert [(kind, actor) for _, _, kind, actor in new_events] == [
-            ("monitoring_confirmed", OUTSIDER)
-        ]
-    else:
-        assert new_events == []
+    assert [e for e in after["events"] if e not in before["events"]] == []
     if action_id in (ActionId.CHECKLIST, ActionId.SECURITY_CHECKLIST):
         [(hotfix_id, reviewer, items)] = after["review ticks"]
         assert (hotfix_id, reviewer) == (1, OUTSIDER) and items  # their own ticks, no more
