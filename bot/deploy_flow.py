@@ -32,7 +32,7 @@ from workflows.durations import format_duration
 from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed
 from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService
-from workflows.lifecycle import HotfixLifecycle
+from workflows.lifecycle import HotfixLifecycle, sources
 from workflows.roles import role_title
 from workflows.scheduler import Timers
 from workflows.snapshot import HotfixSnapshot, MessageRef
@@ -120,7 +120,7 @@ class DeployFlow:
 
     def roll_back(self, hotfix_id: int, actor: str, reason: str) -> HotfixSnapshot:
         hotfix = self._service.get(hotfix_id)
-        if hotfix.state not in ("monitoring", "deploy_failed"):
+        if hotfix.state not in sources("roll_back"):
             raise HotfixMovedOn(hotfix.key, hotfix.state)
         self.check_deployer(hotfix, actor)
         if self._policy.deploy.rollback is None and self._policy.deploy.github_actions is None:

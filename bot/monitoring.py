@@ -27,6 +27,7 @@ from workflows.deploy import Health, check_health
 from workflows.deployment import monitoring_pings
 from workflows.durations import format_duration
 from workflows.hotfixes import HotfixMovedOn, HotfixService
+from workflows.lifecycle import sources
 from workflows.roles import mention
 from workflows.scheduler import Timers
 from workflows.snapshot import HotfixSnapshot
@@ -97,7 +98,7 @@ class Monitoring:
                 actor=actor,
                 kind="monitoring_confirmed",
                 detail={"step": hotfix.monitoring_step},
-                allowed_states=("monitoring",),
+                allowed_states=sources("monitoring_passed"),
             )
         passed, failed, confirmed = self._tally(hotfix, None)
         text, blocks = render.summary(

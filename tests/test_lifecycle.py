@@ -13,6 +13,7 @@ from workflows.lifecycle import (
     HotfixLifecycle,
     Refused,
     is_final,
+    sources,
     state_name,
 )
 
@@ -205,3 +206,11 @@ def test_final_and_active_states() -> None:
     assert set(ACTIVE_STATES) == set(STATES) - {"closed", "rejected", "aborted", "new", "declined"}
     assert PHASES[0] == "awaiting_approval" and PHASES[-1] == "closed"
     assert state_name("in_review") == "In review"
+
+
+def test_what_each_step_accepts_is_read_from_the_declared_machine() -> None:
+    assert sources("roll_back") == ("monitoring", "deploy_failed")
+    assert sources("deploy") == ("ready_to_deploy", "deploy_failed")
+    assert sources("monitoring_passed") == ("monitoring",)
+    with pytest.raises(ValueError, match="no transition is named 'rollback'"):
+        sources("rollback")

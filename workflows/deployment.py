@@ -22,7 +22,7 @@ from workflows.errors import DomainError
 from workflows.git_repo import GitOperationFailed, Repository, TagResult
 from workflows.hotfix_git import HotfixGit
 from workflows.hotfixes import BOT_ACTOR, HotfixMovedOn, HotfixService
-from workflows.lifecycle import Refused
+from workflows.lifecycle import Refused, sources
 from workflows.snapshot import HotfixSnapshot
 from workflows.targets import Target, Targets
 
@@ -44,7 +44,7 @@ VERIFY_ITEMS: tuple[tuple[str, str], ...] = (
     ("verify_stakeholders", "Stakeholders confirmed (security: resolved; users: restored)"),
 )
 #: States in which a deploy may be started (again).
-DEPLOYABLE = ("ready_to_deploy", "deploy_failed")
+DEPLOYABLE = sources("deploy")
 #: A running deploy says it is alive this often; one silent for STALE_AFTER was interrupted.
 HEARTBEAT = timedelta(seconds=5)
 STALE_AFTER = timedelta(seconds=45)

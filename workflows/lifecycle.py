@@ -224,6 +224,19 @@ def state_name(state_id: str) -> str:
     return _STATES[state_id].name
 
 
+def sources(event: str) -> tuple[str, ...]:
+    """The states ``event`` can fire from, read from the declaration above: what a request
+    for that step accepts (anything else is stale: the hotfix moved on)."""
+    found = tuple(
+        state.id
+        for state in HotfixLifecycle.states
+        if any(transition.match(event) for transition in state.transitions)
+    )
+    if not found:
+        raise ValueError(f"no transition is named {event!r}")
+    return found
+
+
 def is_final(state_id: str) -> bool:
     """True once a hotfix can no longer change (closed, rejected, aborted)."""
     return bool(_STATES[state_id].final)

@@ -27,6 +27,7 @@ from workflows.assessment import parse_start_arguments
 from workflows.errors import DomainError, HotfixNotFound
 from workflows.github_client import GitHubFailed
 from workflows.hotfixes import REVIEW_STATES, HotfixMovedOn
+from workflows.lifecycle import sources
 from workflows.snapshot import HotfixSnapshot, parse_key
 
 ABORT_USAGE = "Usage: `/hotfix abort HF-n <reason>` — the reason is required."
@@ -228,7 +229,7 @@ def register(app: Router, services: BotServices, path: AckPath) -> None:
 
         def work(reply: Reply) -> None:
             hotfix = hotfixes.get(hotfix_id)
-            if hotfix.state not in ("monitoring", "deploy_failed"):
+            if hotfix.state not in sources("roll_back"):
                 raise HotfixMovedOn(hotfix.key, hotfix.state)
             services.deploys.check_deployer(hotfix, user)
             text, blocks = rollback_offer(hotfix, reason.strip())
