@@ -7,21 +7,16 @@ is and what to write instead, so a person setting the bot up never has to read a
 from __future__ import annotations
 
 import difflib
-import re
-import string
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Any, Final, get_args
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     Field,
     ValidationError,
     ValidationInfo,
-    field_validator,
     model_validator,
 )
 
@@ -31,14 +26,29 @@ from workflows.config_drill import Drill
 from workflows.config_errors import ConfigError
 from workflows.config_fields import (
     KNOWN_ROLES_CONTEXT,
-    Duration,
-    RoleReference,
     Section,
-    non_empty_unique,
     shown,
     unknown_role,
 )
+from workflows.config_repository import BranchName, Repository
+from workflows.config_review import (
+    DEFAULT_DISCLOSING_WORDS,
+    DEFAULT_SUSPICIOUS_PATHS,
+    Review,
+    Security,
+)
+from workflows.config_roles import (
+    DEFAULT_CRITICAL_APPROVERS,
+    DEFAULT_ESCALATION,
+    DEFAULT_HIGH_APPROVERS,
+    Approvals,
+    PrincipalList,
+    RoleList,
+    RoleName,
+    SlackPrincipal,
+)
 from workflows.config_settings import Settings, database_url, load_settings, settings_problems
+from workflows.config_slack import Channels, Slack, Workers
 from workflows.roles import role_title
 
 __all__ = [
@@ -74,256 +84,6 @@ __all__ = [
     "role_title",
     "settings_problems",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# The policy file
-# --------------------------------------------------------------------------------------------
-
-_ROLE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
-_SLACK_PRINCIPAL = re.compile(r"[UWS][A-Z0-9]{2,}")
-_BRANCH_PLACEHOLDERS: Final = frozenset({"ticket", "slug", "version", "id"})
-DEFAULT_DISCLOSING_WORDS: Final = (
-    "vulnerability",
-    "vulnerable",
-    "exploit",
-    "injection",
-    "bypass",
-    "CVE",
-    "XSS",
-    "CSRF",
-    "SSRF",
-    "RCE",
-    "security hole",
-    "attack",
-    "malicious",
-    "leak",
-    "unauthorized",
-    "privilege escalation",
-)
-DEFAULT_SUSPICIOUS_PATHS: Final = (
-    "*.lock",
-    "package-lock.json",
-    "go.sum",
-    ".github/*",
-    ".gitlab-ci.yml",
-    ".circleci/*",
-    "Jenkinsfile",
-    "*migrations/*",
-    "alembic/*",
-)
-_GITHUB_REVIEWER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?")
-_SLACK_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
-_GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/[A-Za-z0-9._-]+")
-_TAG_PLACEHOLDERS: Final = ("major", "minor", "patch")
-DEFAULT_CRITICAL_APPROVERS: Final = ("engineering_manager", "oncall_lead", "cto")
-DEFAULT_HIGH_APPROVERS: Final = ("engineering_manager", "oncall_lead")
-DEFAULT_ESCALATION: Final = ("oncall_lead", "engineering_manager", "cto")
-
-
-def _bad_ref_name(value: str) -> str | None:
-    """Why ``value`` cannot name a git branch or tag (git check-ref-format), or None."""
-    if (
-        not value
-        or value == "@"
-        or value.startswith(("-", "/", "."))
-        or value.endswith(("/", ".", ".lock"))
-        or any(bad in value for bad in ("..", "//", "@{", "/."))
-        or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", value)
-    ):
-        return "git does not allow spaces, ~ ^ : ? * [ \\, '..', or a leading '-' or '/'"
-    return None
-
-
-def _branch_name(value: str) -> str:
-    reason = _bad_ref_name(value)
-    if reason:
-        raise ValueError(f"{value!r} is not a valid git branch name: {reason}")
-    return value
-
-
-def _slack_principal(value: str) -> str:
-    if not _SLACK_PRINCIPAL.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Slack user id (U…/W…) or user group id (S…)")
-    return value
-
-
-def _role_name(value: str) -> str:
-    if not _ROLE_NAME.fullmatch(value):
-        raise ValueError(f"{value!r} is not a role name: use snake_case, such as oncall_lead")
-    return value
-
-
-BranchName = Annotated[str, AfterValidator(_branch_name)]
-RoleName = Annotated[str, AfterValidator(_role_name)]
-SlackPrincipal = Annotated[str, AfterValidator(_slack_principal)]
-RoleList = Annotated[tuple[RoleReference, ...], non_empty_unique("role")]
-PrincipalList = Annotated[
-    tuple[SlackPrincipal, ...], non_empty_unique("Slack user id or user group id")
-]
-
-
-class Repository(Section):
-    """Where the code lives and how releases are named."""
-
-    remote: str
-    github: str | None = None
-    production_branch: BranchName = "main"
-    merge_back: Annotated[tuple[BranchName, ...], non_empty_unique("branch")] = (
-        "main",
-        "develop",
-    )
-    tag_pattern: str = "v{major}.{minor}.{patch}"
-    branch_pattern: str = "hotfix/{ticket}-{slug}"
-    auto_branch: bool = True
-    merge_strategy: Literal["pull_request", "direct"] = "pull_request"
-    merge_into_release_branches: bool = False
-
-    @field_validator("branch_pattern")
-    @classmethod
-    def _branch_placeholders(cls, value: str) -> str:
-        example = "such as hotfix/{ticket}-{slug}"
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
-        except ValueError:
-            raise ValueError(f"{value!r} has an unmatched {{ or }}: write it {example}") from None
-        unknown = [f for f in fields if f not in _BRANCH_PLACEHOLDERS]
-        if unknown:
-            raise ValueError(
-                f"{value!r} has an unknown placeholder {{{unknown[0]}}}: use {{ticket}}, "
-                f"{{slug}}, {{version}} or {{id}}, {example}"
-            )
-        if not {"ticket", "id"} & set(fields):
-            raise ValueError(f"{value!r} must contain {{ticket}} or {{id}}, {example}")
-        sample = value.format(ticket="SEC-1", slug="x", version="1.2.4", id="7")
-        if _bad_ref_name(sample):
-            raise ValueError(f"{value!r} does not make a valid git branch name, {example}")
-        return value
-
-    @field_validator("remote")
-    @classmethod
-    def _remote_given(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError(
-                "must not be empty: give a git URL or path, such as git@github.com:acme/api.git"
-            )
-        return value.strip()
-
-    @field_validator("github")
-    @classmethod
-    def _owner_slash_name(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        name = value.strip()
-        if not _GITHUB_REPOSITORY.fullmatch(name) or name.endswith(".git"):
-            raise ValueError(
-                f"{value!r} is not a GitHub repository in owner/name form, such as acme/api"
-            )
-        return name
-
-    @field_validator("tag_pattern")
-    @classmethod
-    def _semantic_version_placeholders(cls, value: str) -> str:
-        example = "such as v{major}.{minor}.{patch}"
-        try:
-            pieces = list(string.Formatter().parse(value))
-        except ValueError:
-            raise ValueError(f"{value!r} has an unmatched {{ or }}: write it {example}") from None
-        fields = [field for _, field, _, _ in pieces if field is not None]
-        for name in fields:
-            if name not in _TAG_PLACEHOLDERS:
-                raise ValueError(
-                    f"{value!r} has an unknown placeholder {{{name}}}: only {{major}}, "
-                    f"{{minor}} and {{patch}} are allowed, {example}"
-                )
-        for name in _TAG_PLACEHOLDERS:
-            if fields.count(name) != 1:
-                raise ValueError(f"{value!r} must contain {{{name}}} exactly once, {example}")
-        if any(spec or conversion for _, field, spec, conversion in pieces if field):
-            raise ValueError(f"{value!r}: placeholders take no format, {example}")
-        if any(not literal for literal, _, _, _ in pieces[1:]):
-            raise ValueError(f"{value!r}: put a separator between placeholders, {example}")
-        if _bad_ref_name(value.format(major=1, minor=2, patch=3)):
-            raise ValueError(f"{value!r} does not make a valid git tag name, {example}")
-        return value
-
-
-class Approvals(Section):
-    """Which roles must approve a hotfix of each severity."""
-
-    critical: RoleList = DEFAULT_CRITICAL_APPROVERS
-    high: RoleList = DEFAULT_HIGH_APPROVERS
-    distinct_people: bool = True
-
-
-class Security(Section):
-    """Security fixes say nothing in public (the procedure's Security Hotfix Pattern)."""
-
-    disclosing_words: tuple[str, ...] = DEFAULT_DISCLOSING_WORDS
-
-    @field_validator("disclosing_words")
-    @classmethod
-    def _words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        words = tuple(w.strip() for w in value if w.strip())
-        if not words:
-            raise ValueError("give at least one word, or leave the key out for the defaults")
-        return words
-
-
-class Review(Section):
-    """The expedited review (procedure Phase 4): the PR, who reviews, what is "minimal"."""
-
-    labels: tuple[str, ...] = ("hotfix",)
-    github_reviewers: tuple[str, ...] = ()
-    max_files: int = Field(default=10, ge=1)
-    max_lines: int = Field(default=300, ge=1)
-    suspicious_paths: tuple[str, ...] = DEFAULT_SUSPICIOUS_PATHS
-    require_github_approval: bool = True
-    poll_interval: Duration = timedelta(minutes=1)
-
-    @field_validator("github_reviewers")
-    @classmethod
-    def _logins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for login in value:
-            if not _GITHUB_REVIEWER.fullmatch(login):
-                raise ValueError(f"{login!r} is not a GitHub login or org/team slug")
-        return value
-
-
-class Channels(Section):
-    """Slack channels the bot posts to besides the hotfix channel."""
-
-    stakeholders: str | None = None
-    review: str | None = None
-
-    @field_validator("stakeholders", "review")
-    @classmethod
-    def _channel_id(cls, value: str | None) -> str | None:
-        if value is not None and not _SLACK_CHANNEL.fullmatch(value):
-            raise ValueError(f"{value!r} is not a Slack channel id (C…/G…)")
-        return value
-
-
-class Workers(Section):
-    """Threads that do the work after a command or click has been acknowledged."""
-
-    requests: int = Field(default=8, ge=1, le=256)
-    forms: int = Field(default=4, ge=1, le=64)
-    updates: int = Field(default=4, ge=1, le=64)
-    queue: int = Field(default=1000, ge=1, le=100_000)
-
-
-class Slack(Section):
-    """How long the bot waits for Slack before it delivers a message later instead."""
-
-    timeout: Duration = timedelta(seconds=5)
-
-    @field_validator("timeout")
-    @classmethod
-    def _seconds(cls, value: timedelta) -> timedelta:
-        if not timedelta(seconds=1) <= value <= timedelta(seconds=60):
-            raise ValueError("must be between 1s and 60s")
-        return value
 
 
 class Policy(Section):
