@@ -1,5 +1,5 @@
 """The close-out sections of the policy file: phase budgets, the post-mortem, the
-announcement webhook (``workflows.config`` assembles them into ``Policy``)."""
+announcement webhook (``workflows.config_policy`` assembles them into ``Policy``)."""
 
 from __future__ import annotations
 

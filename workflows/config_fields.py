@@ -1,6 +1,6 @@
 """The building blocks of the policy file's sections: a strict frozen section, durations as
 people type them, role references checked against the file's roles, http(s) URLs, and how a
-value is shown back in a problem line. ``workflows.config`` and its section modules share
+value is shown back in a problem line. The ``workflows.config_*`` section modules share
 them."""
 
 from __future__ import annotations
