@@ -50,6 +50,7 @@ from storage.models import Event, Hotfix, ReviewTicks  # noqa: E402
 from tests.databases import fresh_postgres_database  # noqa: E402
 from tests.git_fixtures import build_origin, commit_on, run_git  # noqa: E402
 from tests.harness.bot_process import BotProcess  # noqa: E402
+from tests.harness.processes import descendants, name_of  # noqa: E402
 from workflows.review import REVIEW_ITEMS  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -240,40 +241,13 @@ class Driver:
         self.wait("the ticks", stored)
 
 
-def processes_of(root: int) -> list[int]:
-    """``root`` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
 def rss_and_fds(root: int) -> tuple[dict[int, int], int]:
     """Resident memory (bytes) of each Python process of the bot (the front and its worker;
     not the short-lived git and deploy children), and their open file descriptors."""
     rss: dict[int, int] = {}
     fds = 0
-    for pid in processes_of(root):
-        if not comm(pid).startswith("python"):
+    for pid in [root, *(pid for pid, _ in descendants(root))]:
+        if not name_of(pid).startswith("python"):
             continue
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -393,7 +367,7 @@ def run(count: int, step_timeout: float) -> dict[str, Any]:
             wall = time.monotonic() - started
             time.sleep(2)  # what the last clicks started has finished
             lag = timer_lag(bot.url)
-            left = [p for p in processes_of(bot.process.pid) if comm(p) == "git"]
+            left = [p for p, _ in descendants(bot.process.pid) if name_of(p) == "git"]
             sampling.set()
             driver.engine.dispose()
             result = checks(url, count, fake, origin)

@@ -38,6 +38,7 @@ from tests.conftest import (
     write_policy,
 )
 from tests.git_fixtures import Origin
+from tests.harness.processes import descendants
 from tests.test_approvals import card, in_thread, open_hotfix
 from tests.test_start import text_of
 
@@ -176,37 +177,14 @@ def _health(bot: ServedBot) -> tuple[int, dict[str, Any]]:
         return error.code, json.loads(error.read())
 
 
-def _descendants(pid: int) -> list[tuple[int, str]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            try:
-                command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            found.append((child, command.decode(errors="replace")))
-            todo.append(child)
-    return found
-
-
 def _worker_pid(bot: ServedBot) -> int:
     assert bot.process.process is not None
     workers = [
         pid
-        for pid, command in _descendants(bot.process.process.pid)
+        for pid, command in descendants(bot.process.process.pid)
         if "multiprocessing.spawn" in command and "resource_tracker" not in command
     ]
-    assert len(workers) == 1, _descendants(bot.process.process.pid)
+    assert len(workers) == 1, descendants(bot.process.process.pid)
     return workers[0]
 
 

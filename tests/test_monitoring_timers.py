@@ -35,7 +35,7 @@ from tests.conftest import (
 from tests.databases import fresh_postgres_database
 from tests.git_fixtures import Origin
 from tests.harness.bot_process import BotProcess
-from tests.test_ack_path import _descendants
+from tests.harness.processes import descendants
 from tests.test_start import text_of
 
 INTERVAL = 10  # seconds: pings at 10, 20 and 30 s after the deploy
@@ -125,7 +125,7 @@ def state(url: str) -> str:
 def kill_9(process: BotProcess) -> None:
     """The whole bot dies at once (the host went away): the worker and the front."""
     assert process.process is not None
-    for pid, _ in _descendants(process.process.pid):
+    for pid, _ in descendants(process.process.pid):
         os.kill(pid, signal.SIGKILL)
     process.stop(kill=True)
 

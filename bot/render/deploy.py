@@ -395,16 +395,19 @@ def ping(
         text += f"\n{' '.join(alert)}: the health check fails. Roll back now unless you know why."
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
     if not step.last:
-        blocks.append(
-            ActionsBlock(
-                block_id=f"{BlockId.MONITOR_ACTIONS}:{step.step}",
-                elements=[
-                    _button("All green", ActionId.ALL_GREEN, hotfix, "primary"),
-                    rollback_button(hotfix, "Problem — roll back"),
-                ],
-            )
-        )
+        blocks.append(_monitor_actions(hotfix, str(step.step)))
     return text, [b.to_dict() for b in blocks]
+
+
+def _monitor_actions(hotfix: HotfixSnapshot, which: str) -> ActionsBlock:
+    """All green / Problem — roll back, under a check (``which``: its step) or a held end."""
+    return ActionsBlock(
+        block_id=f"{BlockId.MONITOR_ACTIONS}:{which}",
+        elements=[
+            _button("All green", ActionId.ALL_GREEN, hotfix, "primary"),
+            rollback_button(hotfix, "Problem — roll back"),
+        ],
+    )
 
 
 def summary(
@@ -433,13 +436,7 @@ def held(
     )
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),
-        ActionsBlock(
-            block_id=f"{BlockId.MONITOR_ACTIONS}:held",
-            elements=[
-                _button("All green", ActionId.ALL_GREEN, hotfix, "primary"),
-                rollback_button(hotfix, "Problem — roll back"),
-            ],
-        ),
+        _monitor_actions(hotfix, "held"),
     ]
     return text, [b.to_dict() for b in blocks]
 
