@@ -23,13 +23,11 @@ everything quoted from git is passed through :func:`redact`.
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import logging
 import os
 import re
 import shutil
-import string
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,44 +35,86 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import unquote, urlsplit
 
 import git
 from git.exc import GitCommandError
 from git.remote import PushInfo
 from git.util import RemoteProgress
 
+from workflows.git_repo.errors import (
+    AUTH_FAILED,
+    HOST_KEY_UNKNOWN,
+    NOT_FOUND,
+    UNREACHABLE,
+    BranchTaken,
+    GitOperationFailed,
+    MergeConflict,
+    TagConflict,
+    _push_reason,
+    _PushRejected,
+    _reason,
+)
+from workflows.git_repo.names import (
+    MAX_BRANCH_NAME,
+    _commit_id,
+    _message,
+    validate_branch_name,
+    validate_tag_name,
+)
+from workflows.git_repo.redaction import (
+    _URL_PASSWORD,
+    _URL_USERINFO,
+    _install_log_redaction,
+    _remember_secrets,
+    _sanitized,
+    redact,
+)
+from workflows.git_repo.versions import (
+    DEFAULT_TAG_PATTERN,
+    Tag,
+    Version,
+    _pattern_regex,
+    format_tag,
+    next_patch,
+    tag_version,
+)
+
+# Re-exported: the names importers use from ``workflows.git_repo``.
+__all__ = [
+    "AUTH_FAILED",
+    "DEFAULT_TAG_PATTERN",
+    "HOST_KEY_UNKNOWN",
+    "MAX_BRANCH_NAME",
+    "NOT_FOUND",
+    "UNREACHABLE",
+    "BranchTaken",
+    "GitOperationFailed",
+    "MergeConflict",
+    "Tag",
+    "TagConflict",
+    "Version",
+    "format_tag",
+    "next_patch",
+    "redact",
+    "tag_version",
+    "validate_branch_name",
+    "validate_tag_name",
+]
+
 log = logging.getLogger(__name__)
-
-Version = tuple[int, int, int]
-
-DEFAULT_TAG_PATTERN: Final = "v{major}.{minor}.{patch}"
 DEFAULT_IDENTITY: Final = ("Hotfix Bot", "hotfix-bot@localhost")
-MAX_BRANCH_NAME: Final = 200
 
 _REMOTE: Final = "origin"
 # The one local ref a branch push is staged on. GitPython cannot describe the result of a push
 # whose source is a bare commit id (it drops the line), so pushes always come from a ref.
 _OUTGOING: Final = "refs/hotfix-bot/outgoing"
-_NUMBER: Final = r"(?:0|[1-9][0-9]*)"
 _SHA: Final = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-_ABBREVIATED_SHA: Final = re.compile(r"[0-9a-fA-F]{7,64}")
-_REF_CHARACTERS: Final = re.compile(r"[A-Za-z0-9._/-]+")
 _PUSH_FAILED: Final = (
     PushInfo.ERROR | PushInfo.REJECTED | PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE
 )
 
 
 # --------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class Tag:
-    """A production tag as the remote has it; ``commit`` is the commit it points to (peeled)."""
-
-    name: str
-    version: Version
-    commit: str
 
 
 @dataclass(frozen=True)
@@ -128,266 +168,6 @@ class MergeResult:
     target: str
     commit: str
     merged: bool
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class GitOperationFailed(Exception):
-    """A git operation that did not happen, with one human line saying why.
-
-    ``operation`` names what was attempted ("create branch hotfix/SEC-1-x"), ``reason`` is one
-    line for the people in the Slack thread ("remote rejected: protected branch"), ``detail``
-    is what git said (redacted) for the logs.
-    """
-
-    def __init__(self, operation: str, reason: str, *, detail: str = "") -> None:
-        self.operation = redact(operation)
-        self.reason = _one_line(redact(reason))
-        self.detail = redact(detail)
-        super().__init__(self.operation, self.reason)
-
-    def __str__(self) -> str:
-        return f"{self.operation}: {self.reason}"
-
-
-class BranchTaken(GitOperationFailed):
-    """The branch exists on the remote and does not contain the tag: choose another name."""
-
-    def __init__(self, name: str, commit: str = "") -> None:
-        super().__init__(
-            f"create branch {name}",
-            f"branch {name} already exists on the remote and does not start at the tag",
-            detail=f"{name} is at {commit}" if commit else "",
-        )
-        self.name = name
-        self.commit = commit
-
-
-class TagConflict(GitOperationFailed):
-    """The tag exists on the remote on another commit; it is never moved."""
-
-    def __init__(self, tag: str, existing_commit: str, wanted_commit: str = "") -> None:
-        super().__init__(
-            f"tag {tag}",
-            f"tag {tag} exists on another commit",
-            detail=f"{tag} is on {existing_commit}, wanted {wanted_commit or 'another commit'}",
-        )
-        self.tag = tag
-        self.existing_commit = existing_commit
-        self.wanted_commit = wanted_commit
-
-
-class MergeConflict(GitOperationFailed):
-    """Merging the hotfix into ``target`` conflicts in ``files``; a person has to resolve it."""
-
-    def __init__(self, target: str, files: Sequence[str], *, source: str = "") -> None:
-        listed = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-        super().__init__(
-            f"merge {source} into {target}" if source else f"merge into {target}",
-            f"conflicts in {listed}",
-            detail="\n".join(files),
-        )
-        self.target = target
-        self.source = source
-        self.files = tuple(files)
-
-
-class _PushRejected(GitOperationFailed):
-    """A push the remote refused for a ref-level reason the caller may recover from."""
-
-    def __init__(self, operation: str, reason: str, *, kind: str, detail: str = "") -> None:
-        super().__init__(operation, reason, detail=detail)
-        self.kind = kind
-
-
-# --------------------------------------------------------------------------- redaction
-
-_URL_USERINFO: Final = re.compile(r"(?i)\b((?:https?|ftps?)://)[^/\s@'\"]+@")
-_URL_PASSWORD: Final = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:'\"]+:[^/\s@'\"]+@")
-_SECRETS: set[str] = set()
-_SECRETS_GUARD = threading.Lock()
-
-
-def redact(text: str) -> str:
-    """``text`` with credentials of URLs (``https://user:token@host``) replaced by ``***``."""
-    if not text:
-        return text
-    text = _URL_USERINFO.sub(r"\1***@", text)
-    text = _URL_PASSWORD.sub(r"\1***@", text)
-    with _SECRETS_GUARD:
-        secrets = sorted(_SECRETS, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _remember_secrets(remote: str) -> None:
-    """Remember the credentials of ``remote`` so they are redacted wherever they appear, even
-    outside a URL: the password, or for HTTP(S) a lone user name (a token used as one)."""
-    if "://" not in remote:
-        return
-    try:
-        parts = urlsplit(remote)
-        password, username, scheme = parts.password, parts.username, parts.scheme.lower()
-    except ValueError:
-        return
-    secret = password or (username if scheme in {"http", "https"} else None)
-    if not secret:
-        return
-    with _SECRETS_GUARD:
-        # Short values would redact ordinary words; they are still caught inside URLs.
-        _SECRETS.update(value for value in {secret, unquote(secret)} if len(value) >= 6)
-
-
-class _RedactingFilter(logging.Filter):
-    """GitPython logs git's stderr (which may quote the remote URL): redact it on the way."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_LOG_FILTER_INSTALLED = False
-_LOG_FILTER_GUARD = threading.Lock()
-
-
-def _install_log_redaction() -> None:
-    global _LOG_FILTER_INSTALLED
-    with _LOG_FILTER_GUARD:
-        if _LOG_FILTER_INSTALLED:
-            return
-        for name in ("git.cmd", "git.remote", "git.util", "git.repo.base"):
-            logging.getLogger(name).addFilter(_RedactingFilter())
-        _LOG_FILTER_INSTALLED = True
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-# --------------------------------------------------------------------------- names and versions
-
-
-def validate_branch_name(name: str) -> str:
-    """Return ``name`` if it is a safe branch name; raise ``ValueError`` saying why not.
-
-    Stricter than git: ASCII letters, digits and ``. _ / -`` only, at most 200 characters, and
-    ``git check-ref-format --branch`` must accept it too.
-    """
-    _check_ref_name(name, "branch")
-    if name == "HEAD" or name.startswith("refs/"):
-        raise ValueError(f"{name!r} is not a valid branch name: it would be confused with a ref")
-    if not _git_accepts(("check-ref-format", "--branch", name)):
-        raise ValueError(f"{name!r} is not a valid branch name: git check-ref-format refuses it")
-    return name
-
-
-def validate_tag_name(name: str) -> str:
-    """Return ``name`` if it is a safe tag name (same rules as branches); raise ``ValueError``."""
-    _check_ref_name(name, "tag")
-    if name == "HEAD" or not _git_accepts(("check-ref-format", f"refs/tags/{name}")):
-        raise ValueError(f"{name!r} is not a valid tag name: git check-ref-format refuses it")
-    return name
-
-
-def _check_ref_name(name: str, kind: str) -> None:
-    problem = None
-    if not isinstance(name, str) or not name:
-        problem = "it is empty"
-    elif len(name) > MAX_BRANCH_NAME:
-        problem = f"it is longer than {MAX_BRANCH_NAME} characters"
-    elif not _REF_CHARACTERS.fullmatch(name):
-        problem = "use only ASCII letters, digits and . _ / -"
-    elif name.startswith("-"):
-        problem = "it must not start with '-'"
-    elif name.startswith("/"):
-        problem = "it must not start with '/'"
-    elif name.endswith("/"):
-        problem = "it must not end with '/'"
-    elif name.endswith(".lock"):
-        problem = "it must not end with '.lock'"
-    elif ".." in name:
-        problem = "it must not contain '..'"
-    elif "//" in name:
-        problem = "it must not contain '//'"
-    if problem:
-        raise ValueError(f"{name!r} is not a valid {kind} name: {problem}")
-
-
-@functools.lru_cache(maxsize=4096)
-def _git_accepts(args: tuple[str, ...]) -> bool:
-    status, _, _ = git.Git().execute(
-        ["git", *args],
-        with_exceptions=False,
-        with_extended_output=True,
-        kill_after_timeout=30,
-    )
-    return status == 0
-
-
-def _pattern_pieces(pattern: str) -> list[tuple[str, str | None]]:
-    try:
-        pieces = [(literal, field) for literal, field, _, _ in string.Formatter().parse(pattern)]
-    except ValueError:
-        raise ValueError(f"tag pattern {pattern!r} has an unmatched {{ or }}") from None
-    fields = [field for _, field in pieces if field is not None]
-    if sorted(fields) != ["major", "minor", "patch"]:
-        raise ValueError(
-            f"tag pattern {pattern!r} must contain {{major}}, {{minor}} and {{patch}} exactly "
-            "once each and no other placeholder"
-        )
-    return pieces
-
-
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    parts = []
-    for literal, field in _pattern_pieces(pattern):
-        parts.append(re.escape(literal))
-        if field is not None:
-            parts.append(f"(?P<{field}>{_NUMBER})")
-    return re.compile("".join(parts))
-
-
-def format_tag(pattern: str, version: Sequence[int]) -> str:
-    """The tag name of ``version`` under ``pattern``: ``format_tag("v{major}.{minor}.{patch}",
-    (1, 2, 4)) == "v1.2.4"``."""
-    major, minor, patch = (int(part) for part in version)
-    if min(major, minor, patch) < 0:
-        raise ValueError(f"version {version!r} has a negative number")
-    _pattern_pieces(pattern)
-    return pattern.format(major=major, minor=minor, patch=patch)
-
-
-def tag_version(pattern: str, name: str) -> Version | None:
-    """The version ``name`` stands for under ``pattern``, or None if it is not a production tag
-    (pre-releases, other tags and numbers with leading zeros are not)."""
-    match = _pattern_regex(pattern).fullmatch(name)
-    if match is None:
-        return None
-    return int(match["major"]), int(match["minor"]), int(match["patch"])
-
-
-def next_patch(version: Sequence[int]) -> Version:
-    """The hotfix release after ``version``: ``(1, 2, 3) -> (1, 2, 4)``."""
-    major, minor, patch = (int(part) for part in version)
-    return major, minor, patch + 1
-
-
-def _commit_id(value: str) -> str:
-    if not _ABBREVIATED_SHA.fullmatch(value):
-        raise ValueError(f"{value!r} is not a commit id (7 to 64 hexadecimal digits)")
-    return value.lower()
-
-
-def _message(value: str, what: str) -> str:
-    if not value or not value.strip():
-        raise ValueError(f"the {what} message must not be empty")
-    return value
 
 
 # --------------------------------------------------------------------------- locks
@@ -1016,108 +796,6 @@ class _Session:
         raise GitOperationFailed(self.operation, reason, detail=detail)
 
 
-# --------------------------------------------------------------------------- failure reasons
-
-_TIMEOUT_MARKS: Final = ("Timeout: the command", "process killed because it timed out")
-_AUTH_MARKS: Final = (
-    "authentication failed",
-    "terminal prompts disabled",
-    "could not read username",
-    "could not read password",
-    "permission denied (publickey",
-    "access denied",
-    "invalid username or password",
-    "the requested url returned error: 401",
-    "the requested url returned error: 403",
-)
-_NOT_FOUND_MARKS: Final = (
-    "does not appear to be a git repository",
-    "repository not found",
-    "the requested url returned error: 404",
-)
-_UNREACHABLE_MARKS: Final = (
-    "could not read from remote repository",
-    "could not resolve host",
-    "failed to connect",
-    "connection refused",
-    "connection timed out",
-    "network is unreachable",
-    "unable to access",
-    "no route to host",
-    "unable to connect",
-    "the remote end hung up unexpectedly",
-)
-# What the people in the thread read (one line each, with what to check).
-AUTH_FAILED: Final = (
-    "git authentication failed: the remote refused the bot's git credentials (check "
-    "`repository.remote` and the git credentials on the bot's host)"
-)
-HOST_KEY_UNKNOWN: Final = (
-    "the remote's SSH host key is not trusted yet: add it to known_hosts on the bot's host"
-)
-NOT_FOUND: Final = (
-    "the remote repository was not found: check `repository.remote`, and that the bot's git "
-    "credentials can see it"
-)
-UNREACHABLE: Final = "could not reach the remote: check that the bot's host can reach it"
-
-
-def _reason(stderr: str, timeout: float, *, timed_out: bool = False, status: int = 0) -> str:
-    """One line for a failed git call, from what it wrote on stderr."""
-    lowered = stderr.lower()
-    if timed_out or any(mark.lower() in lowered for mark in _TIMEOUT_MARKS):
-        return f"timed out after {timeout:g} s"
-    if "host key verification failed" in lowered:
-        return HOST_KEY_UNKNOWN
-    if any(mark in lowered for mark in _AUTH_MARKS):
-        return AUTH_FAILED
-    if any(mark in lowered for mark in _NOT_FOUND_MARKS):
-        return NOT_FOUND
-    if any(mark in lowered for mark in _UNREACHABLE_MARKS):
-        return UNREACHABLE
-    for line in stderr.splitlines():
-        text = line.strip()
-        for prefix in ("fatal:", "error:"):
-            if text.lower().startswith(prefix):
-                return text[len(prefix) :].strip() or "git failed"
-    first = next((line.strip() for line in stderr.splitlines() if line.strip()), "")
-    return first or f"git exited with status {status}"
-
-
-def _push_reason(
-    summaries: Sequence[str],
-    remote_lines: Sequence[str],
-    detail: str,
-    timeout: float,
-    *,
-    timed_out: bool,
-) -> tuple[str | None, str]:
-    """(kind of ref-level rejection or None, one line) for a failed push."""
-    text = " ".join(summaries)
-    if "[remote rejected]" in text or "[remote failure]" in text:
-        said = [line for line in remote_lines if "error" in line.lower()] or list(remote_lines)
-        if said:
-            message = said[0]
-            message = re.sub(r"(?i)^error:\s*", "", message)
-        else:
-            match = re.search(r"\[remote (?:rejected|failure)\]\s*\((.*)\)", text)
-            message = match.group(1) if match else "declined"
-        return None, f"remote rejected: {message}"
-    if "(stale info)" in text:
-        return "stale", "the branch changed on the remote meanwhile; retry"
-    if "(already exists)" in text:
-        return "exists", "already exists on the remote"
-    if "(non-fast-forward)" in text or "(fetch first)" in text:
-        return "non-fast-forward", "someone pushed to the branch meanwhile; retry"
-    if "[rejected]" in text:
-        match = re.search(r"\[rejected\]\s*\((.*)\)", text)
-        return None, f"rejected: {match.group(1) if match else 'by the remote'}"
-    reason = _reason(detail, timeout, timed_out=timed_out)
-    if reason.startswith("git exited") or not (detail.strip() or timed_out):
-        reason = "the remote did not confirm the push; check the branch on the remote, then retry"
-    return None, reason
-
-
 # --------------------------------------------------------------------------- small helpers
 
 
@@ -1155,8 +833,3 @@ def _clone_name(remote: str) -> str:
 
 def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _sanitized(exc: BaseException) -> Exception:
-    """A redacted stand-in for ``exc`` to chain, so a traceback cannot leak a credential."""
-    return RuntimeError(redact(f"{type(exc).__name__}: {exc}"))
