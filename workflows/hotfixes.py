@@ -5,8 +5,11 @@ Every change runs in one transaction that first locks the hotfix's row (PostgreS
 one declared event of ``HotfixLifecycle`` and appends the timeline. Listeners (the Slack
 card) run after the commit, so they always show what is really stored.
 
-The steps that must happen exactly once (monitoring pings, nudges, escalation steps,
-announcements) are claimed on the timeline: ``workflows.claims``.
+The transitions of each phase live in a module of their own, combined here into one
+service: opening, approvals and endings (``workflows.steps_approval``), the version and the
+review (``workflows.steps_review``), the deploy (``workflows.steps_deploy``). The steps that
+must happen exactly once (monitoring pings, nudges, escalation steps, announcements) are
+claimed on the timeline: ``workflows.claims``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from statemachine.exceptions import TransitionNotAllowed
@@ -27,55 +30,47 @@ from storage.models import (
     Approval,
     Event,
     Hotfix,
-    ProcessedRequest,
     ReviewTicks,
     SlackMessage,
-    VersionReservation,
 )
-from workflows.assessment import Assessment
 from workflows.budgets import PhaseClock, enters_phase, phase_of
 from workflows.claims import BOT_ACTOR, TimelineClaims
 from workflows.config import Policy
-from workflows.errors import DomainError, HotfixNotFound
-from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle, Refused, state_name
+from workflows.errors import HotfixNotFound
+from workflows.lifecycle import ACTIVE_STATES, HotfixLifecycle, Refused
 from workflows.log_context import about_hotfix
-from workflows.roles import RoleDirectory, mention
+from workflows.roles import RoleDirectory
+from workflows.service_common import (
+    REVIEW_STATES,
+    UNSHIPPED_STATES,
+    ChangeListener,
+    Clock,
+    HotfixMovedOn,
+    system_clock,
+)
 from workflows.severity import Severity
 from workflows.snapshot import (
-    ApprovalOutcome,
     ApprovalRecord,
-    FollowedHead,
     HotfixSnapshot,
     MessageRef,
 )
+from workflows.steps_approval import ApprovalSteps
+from workflows.steps_deploy import DeploySteps
+from workflows.steps_review import ReviewSteps
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
-ChangeListener = Callable[[int], None]
-#: While the PR is reviewed, or reviewed and not yet deployed, a new head resets the review.
-REVIEW_STATES = ("in_review", "ready_to_deploy")
-#: States in which no tag can exist yet, so an ending gives the reserved version back.
-UNSHIPPED_STATES = ("awaiting_approval", "approved", "fixing", "in_review", "ready_to_deploy")
+__all__ = [
+    "BOT_ACTOR",
+    "REVIEW_STATES",
+    "UNSHIPPED_STATES",
+    "HotfixMovedOn",
+    "HotfixService",
+    "system_clock",
+]
 
 
-def system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-class _AlreadyDone(Exception):
-    """The idempotency key was claimed before: roll back and report a duplicate."""
-
-
-class HotfixMovedOn(DomainError):
-    """The action was meant for an earlier state (a stale message or a double click)."""
-
-    def __init__(self, key: str, state: str) -> None:
-        super().__init__(f"{key} is now *{state_name(state)}*, so that no longer applies.")
-        self.state = state
-
-
-class HotfixService(TimelineClaims):
+class HotfixService(ApprovalSteps, ReviewSteps, DeploySteps, TimelineClaims):
     """Opens hotfixes and fires lifecycle events, checking who may do what."""
 
     def __init__(
@@ -129,158 +124,6 @@ class HotfixService(TimelineClaims):
             validator(actor=actor, actor_roles=actor_roles, reason="(asked next)")
             return self._snapshot(session, hotfix)
 
-    # ------------------------------------------------------------------ opening
-
-    def open(
-        self,
-        assessment: Assessment,
-        *,
-        requester_id: str,
-        channel_id: str,
-        idempotency_key: str,
-        drill: bool = False,
-    ) -> HotfixSnapshot | None:
-        """Record an assessment: CRITICAL/HIGH await approval, MEDIUM/LOW are declined.
-
-        ``idempotency_key`` (the submitted view's id) is claimed in the same transaction,
-        so a double submission records one hotfix; the second call returns ``None``.
-        Listeners are *not* called: the caller publishes once it has answered Slack.
-        """
-        now = self._clock()
-        try:
-            with transaction(self._sessions) as session:
-                session.add(ProcessedRequest(key=idempotency_key, seen_at=now))
-                try:
-                    session.flush()
-                except IntegrityError:
-                    raise _AlreadyDone from None
-                hotfix = Hotfix(
-                    title=assessment.title,
-                    severity=assessment.severity.value,
-                    impact=assessment.impact,
-                    ticket=assessment.ticket,
-                    discovered_at=assessment.discovered_at,
-                    reporter_id=assessment.reporter_id,
-                    estimated_fix_seconds=(
-                        int(assessment.estimated_fix.total_seconds())
-                        if assessment.estimated_fix
-                        else None
-                    ),
-                    risk_if_delayed=assessment.risk_if_delayed,
-                    security_fix=assessment.security_fix,
-                    needs_migration=assessment.needs_migration,
-                    drill=drill,
-                    requester_id=requester_id,
-                    required_roles=self._policy.required_roles(assessment.severity.value),
-                    channel_id=channel_id,
-                    created_at=now,
-                    updated_at=now,
-                    escalation_step=0,
-                    approval_requested_at=now,
-                )
-                session.add(hotfix)
-                self._fire(
-                    session,
-                    hotfix,
-                    "assess",
-                    actor=requester_id,
-                    detail={
-                        "severity": hotfix.severity,
-                        "title": hotfix.title,
-                        **({"drill": True} if drill else {}),
-                    },
-                )
-                snapshot = self._snapshot(session, hotfix)
-        except _AlreadyDone:
-            return None
-        return snapshot
-
-    # -------------------------------------------------------------- transitions
-
-    def approve(self, hotfix_id: int, *, role: str, actor: str) -> ApprovalOutcome:
-        """Record ``actor``'s approval as ``role``; the last one moves the hotfix to approved."""
-        actor_roles = self._directory.roles_of(actor)
-        holders = ", ".join(mention(p) for p in self._directory.principals(role))
-        with self._locked(hotfix_id) as (session, hotfix):
-            self._fire(
-                session,
-                hotfix,
-                "record_approval",
-                actor=actor,
-                kind="approval",
-                detail={"role": role},
-                role=role,
-                actor_roles=actor_roles,
-                distinct_people=self._policy.approvals.distinct_people,
-                role_holders=holders,
-            )
-            hotfix.approvals.append(
-                Approval(hotfix_id=hotfix.id, role=role, user_id=actor, approved_at=self._clock())
-            )
-            session.flush()
-            machine = HotfixLifecycle(model=hotfix, state_field="state")
-            completed = machine.fully_approved()
-            if completed:
-                self._fire(session, hotfix, "approve", actor=actor)
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return ApprovalOutcome(snapshot, completed)
-
-    def reject(self, hotfix_id: int, *, actor: str, reason: str) -> HotfixSnapshot:
-        return self._end(hotfix_id, "reject", actor=actor, reason=reason)
-
-    def abort(self, hotfix_id: int, *, actor: str, reason: str) -> HotfixSnapshot:
-        return self._end(hotfix_id, "abort", actor=actor, reason=reason)
-
-    def override(self, hotfix_id: int, *, actor: str, reason: str) -> HotfixSnapshot:
-        """Open a declined (MEDIUM/LOW) assessment as a hotfix anyway, with a recorded reason."""
-        actor_roles = self._directory.roles_of(actor)
-        reason = reason.strip()
-        with self._locked(hotfix_id) as (session, hotfix):
-            self._fire(
-                session,
-                hotfix,
-                "override",
-                actor=actor,
-                detail={"reason": reason, "severity": hotfix.severity},
-                actor_roles=actor_roles,
-                reason=reason,
-            )
-            hotfix.override_by = actor
-            hotfix.override_reason = reason
-            # An overridden MEDIUM/LOW needs what a HIGH needs.
-            hotfix.required_roles = self._policy.required_roles(Severity.HIGH.value)
-            hotfix.escalation_step = 0
-            hotfix.approval_requested_at = self._clock()
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return snapshot
-
-    def _end(self, hotfix_id: int, event: str, *, actor: str, reason: str) -> HotfixSnapshot:
-        actor_roles = self._directory.roles_of(actor)
-        reason = reason.strip()
-        with self._locked(hotfix_id) as (session, hotfix):
-            if hotfix.state in UNSHIPPED_STATES and hotfix.version:
-                # Nothing was tagged: the version goes back to the pool for other hotfixes.
-                session.execute(
-                    delete(VersionReservation).where(VersionReservation.hotfix_id == hotfix.id)
-                )
-                hotfix.version = None
-            self._fire(
-                session,
-                hotfix,
-                event,
-                actor=actor,
-                detail={"reason": reason},
-                actor_roles=actor_roles,
-                reason=reason,
-            )
-            hotfix.ended_by = actor
-            hotfix.end_reason = reason
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return snapshot
-
     def fire(
         self,
         hotfix_id: int,
@@ -299,215 +142,6 @@ class HotfixService(TimelineClaims):
             snapshot = self._snapshot(session, hotfix)
         self._changed(hotfix_id)
         return snapshot
-
-    def note(
-        self,
-        hotfix_id: int,
-        *,
-        actor: str,
-        kind: str,
-        detail: dict[str, Any] | None = None,
-        changes: dict[str, Any] | None = None,
-        allowed_states: tuple[str, ...] | None = None,
-        unless: Callable[[Hotfix], bool] | None = None,
-    ) -> HotfixSnapshot:
-        """Record facts about a hotfix that do not move it (its base tag, a warning), with a
-        timeline line; ``allowed_states`` refuses stale requests like an event would, and
-        ``unless`` (checked under the row lock) skips the whole note."""
-        with self._locked(hotfix_id) as (session, hotfix):
-            if allowed_states is not None and hotfix.state not in allowed_states:
-                raise HotfixMovedOn(hotfix.key, hotfix.state)
-            if unless is not None and unless(hotfix):
-                return self._snapshot(session, hotfix)
-            for column, value in (changes or {}).items():
-                setattr(hotfix, column, value)
-            self._log(session, hotfix, actor=actor, kind=kind, detail=detail or {})
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return snapshot
-
-    def reserve_version(self, hotfix_id: int, candidates: Iterator[str]) -> str:
-        """Hold the first free version of ``candidates`` for the hotfix (atomically: a unique
-        constraint decides between two hotfixes asking at the same moment)."""
-        for name in candidates:
-            try:
-                with self._locked(hotfix_id) as (session, hotfix):
-                    if hotfix.version:
-                        return hotfix.version
-                    session.add(
-                        VersionReservation(
-                            name=name, hotfix_id=hotfix.id, reserved_at=self._clock()
-                        )
-                    )
-                    session.flush()
-                    hotfix.version = name
-                    self._log(
-                        session,
-                        hotfix,
-                        actor=BOT_ACTOR,
-                        kind="version_reserved",
-                        detail={"version": name},
-                    )
-            except IntegrityError:
-                continue  # held by another hotfix: try the next one
-            self._changed(hotfix_id)
-            return name
-        raise DomainError("No free version is left to reserve.")
-
-    def tick(
-        self, hotfix_id: int, *, reviewer: str, group: tuple[str, ...], selected: list[str]
-    ) -> HotfixSnapshot:
-        """Record what ``reviewer`` has ticked of one group of checklist items."""
-        with self._locked(hotfix_id) as (session, hotfix):
-            if hotfix.state != "in_review":
-                raise HotfixMovedOn(hotfix.key, hotfix.state)
-            row = session.scalars(
-                select(ReviewTicks).where(
-                    ReviewTicks.hotfix_id == hotfix.id, ReviewTicks.reviewer_id == reviewer
-                )
-            ).one_or_none()
-            if row is None:
-                row = ReviewTicks(hotfix_id=hotfix.id, reviewer_id=reviewer, items=[])
-                session.add(row)
-            kept = [item for item in row.items or [] if item not in group]
-            row.items = kept + [item for item in group if item in selected]
-            row.updated_at = self._clock()
-            session.flush()
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return snapshot
-
-    def follow_head(
-        self, hotfix_id: int, *, seen: str | None, head: str, detail: dict[str, Any]
-    ) -> FollowedHead | None:
-        """The PR's head moved from ``seen`` to ``head``: ticks and a passed review were for
-        another change, so they are cleared and the hotfix is back in review. None when
-        another reader got there first."""
-        with self._locked(hotfix_id) as (session, hotfix):
-            if hotfix.review_head != seen:
-                return None
-            if hotfix.state not in REVIEW_STATES:
-                raise HotfixMovedOn(hotfix.key, hotfix.state)
-            ticks = session.scalars(
-                select(ReviewTicks).where(ReviewTicks.hotfix_id == hotfix.id)
-            ).all()
-            was_in = hotfix.state
-            # (no head seen yet — a PR from before heads were recorded — nothing to compare)
-            reset = seen is not None and (
-                hotfix.state == "ready_to_deploy" or any(t.items for t in ticks)
-            )
-            if reset:
-                for row in ticks:
-                    session.delete(row)
-                self._fire(session, hotfix, "review_reset", actor=BOT_ACTOR, detail=detail)
-            hotfix.review_head = head
-            session.flush()
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return FollowedHead(snapshot, was_in if reset else None)
-
-    def pass_review(
-        self,
-        hotfix_id: int,
-        *,
-        reviewer: str,
-        head: str,
-        required: tuple[str, ...],
-        detail: dict[str, Any],
-    ) -> HotfixSnapshot:
-        """Record that ``reviewer`` passed the review of ``head`` — only if that is still the
-        head the review is of and their ticks are all still there."""
-        with self._locked(hotfix_id) as (session, hotfix):
-            if hotfix.review_head not in (None, head):
-                raise Refused(
-                    f"{hotfix.key}'s PR changed while you were approving it: review the new "
-                    "head and tick the checklist again."
-                )
-            row = session.scalars(
-                select(ReviewTicks).where(
-                    ReviewTicks.hotfix_id == hotfix.id, ReviewTicks.reviewer_id == reviewer
-                )
-            ).one_or_none()
-            if not set(required) <= set(row.items if row else ()):
-                raise Refused(
-                    f"Your ticks on {hotfix.key}'s checklist were cleared meanwhile: tick "
-                    "the checklist again."
-                )
-            self._fire(session, hotfix, "review_passed", actor=reviewer, detail=detail)
-            hotfix.review_head = head
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return snapshot
-
-    # ------------------------------------------------------------------- deploy
-
-    def update_deploy_ticks(
-        self,
-        hotfix_id: int,
-        update: Callable[[dict[str, str]], dict[str, str]],
-        *,
-        actor: str,
-        allowed_states: tuple[str, ...],
-    ) -> HotfixSnapshot:
-        """Change the deploy checklist's ticks (item → who ticked it) under the row lock."""
-        with self._locked(hotfix_id) as (session, hotfix):
-            if hotfix.state not in allowed_states:
-                raise HotfixMovedOn(hotfix.key, hotfix.state)
-            before = dict(hotfix.deploy_ticks or {})
-            hotfix.deploy_ticks = update(before)
-            added = sorted(set(hotfix.deploy_ticks) - set(before))
-            removed = sorted(set(before) - set(hotfix.deploy_ticks))
-            if added or removed:
-                self._log(
-                    session,
-                    hotfix,
-                    actor=actor,
-                    kind="deploy_ticked",
-                    detail={"ticked": added, "unticked": removed},
-                )
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return snapshot
-
-    def start_deploy(
-        self,
-        hotfix_id: int,
-        *,
-        actor: str,
-        deploy_roles: tuple[str, ...],
-        new_version: bool,
-    ) -> HotfixSnapshot:
-        """Fire ``deploy`` for ``actor`` (requester or a deploy role); a version an earlier
-        attempt shipped is let go, so this attempt is tagged with the next one."""
-        actor_roles = self._directory.roles_of(actor)
-        with self._locked(hotfix_id) as (session, hotfix):
-            attempt = (hotfix.deploy_attempts or 0) + 1
-            self._fire(
-                session,
-                hotfix,
-                "deploy",
-                actor=actor,
-                detail={"attempt": attempt},
-                actor_roles=actor_roles,
-                deploy_roles=deploy_roles,
-            )
-            if new_version and hotfix.version == hotfix.deployed_version:
-                hotfix.version = None  # tagged already: its reservation stays, as history
-            now = self._clock()
-            hotfix.deployer_id = actor
-            hotfix.deploy_attempts = attempt
-            hotfix.deploy_started_at = now
-            hotfix.deploy_heartbeat_at = now
-            snapshot = self._snapshot(session, hotfix)
-        self._changed(hotfix_id)
-        return snapshot
-
-    def heartbeat(self, hotfix_id: int, now: datetime) -> None:
-        """A running deploy is alive (no timeline line, no listeners: only the lease)."""
-        with transaction(self._sessions) as session:
-            hotfix = session.get(Hotfix, hotfix_id)
-            if hotfix is not None and hotfix.state == "deploying":
-                hotfix.deploy_heartbeat_at = now
 
     def fire_checked(
         self,
@@ -534,26 +168,28 @@ class HotfixService(TimelineClaims):
         self._changed(hotfix_id)
         return snapshot
 
-    def fix_again(self, hotfix_id: int, *, actor: str) -> HotfixSnapshot:
-        """Back to fixing after a rollback or a failed deploy: the review's ticks were for
-        the change that shipped, so they go; the next attempt gets the next version."""
-        actor_roles = self._directory.roles_of(actor)
+    def note(
+        self,
+        hotfix_id: int,
+        *,
+        actor: str,
+        kind: str,
+        detail: dict[str, Any] | None = None,
+        changes: dict[str, Any] | None = None,
+        allowed_states: tuple[str, ...] | None = None,
+        unless: Callable[[Hotfix], bool] | None = None,
+    ) -> HotfixSnapshot:
+        """Record facts about a hotfix that do not move it (its base tag, a warning), with a
+        timeline line; ``allowed_states`` refuses stale requests like an event would, and
+        ``unless`` (checked under the row lock) skips the whole note."""
         with self._locked(hotfix_id) as (session, hotfix):
-            self._fire(
-                session,
-                hotfix,
-                "fix_again",
-                actor=actor,
-                detail={"shipped": hotfix.deployed_version},
-                actor_roles=actor_roles,
-            )
-            for row in session.scalars(
-                select(ReviewTicks).where(ReviewTicks.hotfix_id == hotfix.id)
-            ):
-                session.delete(row)
-            if hotfix.version == hotfix.deployed_version:
-                hotfix.version = None
-            hotfix.deploy_ticks = {}
+            if allowed_states is not None and hotfix.state not in allowed_states:
+                raise HotfixMovedOn(hotfix.key, hotfix.state)
+            if unless is not None and unless(hotfix):
+                return self._snapshot(session, hotfix)
+            for column, value in (changes or {}).items():
+                setattr(hotfix, column, value)
+            self._log(session, hotfix, actor=actor, kind=kind, detail=detail or {})
             snapshot = self._snapshot(session, hotfix)
         self._changed(hotfix_id)
         return snapshot
