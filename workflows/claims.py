@@ -11,37 +11,25 @@ the timeline and the snapshots these build on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from storage.db import transaction
 from storage.models import Event, Hotfix
 from workflows.budgets import phase_of
-from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.record import TimelineEvent
+from workflows.service_common import ServicePart
 from workflows.snapshot import HotfixSnapshot
 
 BOT_ACTOR = "hotfix-bot"
 
 
-class TimelineClaims:
+class TimelineClaims(ServicePart):
     """The exactly-once steps of ``HotfixService``."""
-
-    _sessions: sessionmaker[Session]
-    _policy: Policy
-
-    # Provided by HotfixService.
-    _locked: Callable[[int], AbstractContextManager[tuple[Session, Hotfix]]]
-    _log: Callable[..., None]
-    _fire: Callable[..., None]
-    _snapshot: Callable[[Session, Hotfix], HotfixSnapshot]
-    _changed: Callable[[int], None]
-    get: Callable[[int], HotfixSnapshot]
 
     def claim_ping(
         self,

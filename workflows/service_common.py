@@ -4,10 +4,17 @@ errors a stale or repeated request meets (``workflows.hotfixes`` re-exports them
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Hotfix
+from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.lifecycle import state_name
+from workflows.roles import RoleDirectory
+from workflows.snapshot import HotfixSnapshot
 
 Clock = Callable[[], datetime]
 ChangeListener = Callable[[int], None]
@@ -31,3 +38,20 @@ class HotfixMovedOn(DomainError):
     def __init__(self, key: str, state: str) -> None:
         super().__init__(f"{key} is now *{state_name(state)}*, so that no longer applies.")
         self.state = state
+
+
+class ServicePart:
+    """A part of ``HotfixService`` (``workflows.hotfixes``): what the service provides to
+    each of its parts — the sessions, the policy, the roles, the clock, the locked
+    transaction, the timeline, the snapshots and the change listeners."""
+
+    _sessions: sessionmaker[Session]
+    _policy: Policy
+    _directory: RoleDirectory
+    _clock: Clock
+    _locked: Callable[..., AbstractContextManager[tuple[Session, Hotfix]]]
+    _log: Callable[..., None]
+    _fire: Callable[..., None]
+    _snapshot: Callable[[Session, Hotfix], HotfixSnapshot]
+    _changed: Callable[[int], None]
+    get: Callable[[int], HotfixSnapshot]

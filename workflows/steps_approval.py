@@ -5,37 +5,21 @@ transaction, the timeline and the snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
 from storage.models import Approval, Hotfix, ProcessedRequest, VersionReservation
 from workflows.assessment import Assessment
-from workflows.config import Policy
 from workflows.lifecycle import HotfixLifecycle
-from workflows.roles import RoleDirectory, mention
-from workflows.service_common import UNSHIPPED_STATES, AlreadyDone, Clock
+from workflows.roles import mention
+from workflows.service_common import UNSHIPPED_STATES, AlreadyDone, ServicePart
 from workflows.severity import Severity
 from workflows.snapshot import ApprovalOutcome, HotfixSnapshot
 
 
-class ApprovalSteps:
+class ApprovalSteps(ServicePart):
     """Opening, approving, overriding and ending a hotfix."""
-
-    # Provided by HotfixService (workflows.hotfixes).
-    _sessions: sessionmaker[Session]
-    _policy: Policy
-    _directory: RoleDirectory
-    _clock: Clock
-    _locked: Callable[..., AbstractContextManager[tuple[Session, Hotfix]]]
-    _log: Callable[..., None]
-    _fire: Callable[..., None]
-    _snapshot: Callable[[Session, Hotfix], HotfixSnapshot]
-    _changed: Callable[[int], None]
 
     def open(
         self,

@@ -6,33 +6,18 @@ transaction, the timeline and the snapshots."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
 from storage.models import Hotfix, ReviewTicks
-from workflows.config import Policy
-from workflows.roles import RoleDirectory
-from workflows.service_common import Clock, HotfixMovedOn
+from workflows.service_common import HotfixMovedOn, ServicePart
 from workflows.snapshot import HotfixSnapshot
 
 
-class DeploySteps:
+class DeploySteps(ServicePart):
     """The deploy's checklist, its start and heartbeat, and going back to fixing."""
-
-    # Provided by HotfixService (workflows.hotfixes).
-    _sessions: sessionmaker[Session]
-    _policy: Policy
-    _directory: RoleDirectory
-    _clock: Clock
-    _locked: Callable[..., AbstractContextManager[tuple[Session, Hotfix]]]
-    _log: Callable[..., None]
-    _fire: Callable[..., None]
-    _snapshot: Callable[[Session, Hotfix], HotfixSnapshot]
-    _changed: Callable[[int], None]
 
     def update_deploy_ticks(
         self,

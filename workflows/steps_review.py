@@ -5,37 +5,22 @@ timeline and the snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Hotfix, ReviewTicks, VersionReservation
+from storage.models import ReviewTicks, VersionReservation
 from workflows.claims import BOT_ACTOR
-from workflows.config import Policy
 from workflows.errors import DomainError
 from workflows.lifecycle import Refused
-from workflows.roles import RoleDirectory
-from workflows.service_common import REVIEW_STATES, Clock, HotfixMovedOn
+from workflows.service_common import REVIEW_STATES, HotfixMovedOn, ServicePart
 from workflows.snapshot import FollowedHead, HotfixSnapshot
 
 
-class ReviewSteps:
+class ReviewSteps(ServicePart):
     """The version, the review's ticks and its outcome."""
-
-    # Provided by HotfixService (workflows.hotfixes).
-    _sessions: sessionmaker[Session]
-    _policy: Policy
-    _directory: RoleDirectory
-    _clock: Clock
-    _locked: Callable[..., AbstractContextManager[tuple[Session, Hotfix]]]
-    _log: Callable[..., None]
-    _fire: Callable[..., None]
-    _snapshot: Callable[[Session, Hotfix], HotfixSnapshot]
-    _changed: Callable[[int], None]
 
     def reserve_version(self, hotfix_id: int, candidates: Iterator[str]) -> str:
         """Hold the first free version of ``candidates`` for the hotfix (atomically: a unique
