@@ -1114,6 +1114,11 @@ class FakeSlack(SavedWhole):
             self._hanging = frozenset(methods)
             self._recovered.clear()
 
+    def forget_faults(self, method: str) -> None:
+        """Answer ``method`` normally again (the faults set up with ``fail`` are dropped)."""
+        with self._lock:
+            self._faults.pop(method, None)
+
     def faults_left(self, method: str) -> int:
         """How many answers of ``method`` set up with ``fail`` are still to come."""
         with self._lock:

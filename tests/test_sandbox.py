@@ -192,6 +192,20 @@ def hotfix(served: Served) -> dict[str, Any]:
         return dict(row) if row else {}
 
 
+def ticked(served: Served, reviewer: str, items: set[str], timeout: float = 60) -> None:
+    """Wait until ``reviewer``'s ticks on HF-1 are recorded, as the checklist shows them."""
+    import sqlite3
+
+    def stored() -> bool:
+        with sqlite3.connect(served.sandbox.directory / "hotfix.db") as db:
+            rows = db.execute(
+                "SELECT items FROM review_ticks WHERE reviewer_id = ?", (reviewer,)
+            ).fetchall()
+        return any(items <= set(json.loads(row[0] or "[]")) for row in rows)
+
+    wait_for(stored, what=f"the ticks of {reviewer}", timeout=timeout)
+
+
 def in_state(served: Served, wanted: str, timeout: float = 60) -> dict[str, Any]:
     return wait_for(
         lambda: (found := hotfix(served)) and found["state"] == wanted and found,
