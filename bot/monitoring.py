@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.outbox import Outbox
-from bot.render import deploy as render
+from bot.render import monitoring as render
 from storage.db import DatabaseUnavailable
 from workflows.config import Policy
 from workflows.deploy import Health, check_health

@@ -30,6 +30,7 @@ from bot.listeners.approvals import APPROVE
 from bot.render import approvals as render_approvals
 from bot.render import deploy as render_deploy
 from bot.render import git as render_git
+from bot.render import monitoring as render_monitoring
 from bot.render.notices import card_not_posted
 from bot.render.review import render_checklist
 from bot.render.security import security_checklist
@@ -272,7 +273,7 @@ def panel(bot: RunningBot, h: HotfixSnapshot) -> list[Any]:
 def monitoring_check(_: RunningBot, h: HotfixSnapshot) -> list[Any]:
     step = Ping(step=1, due=h.created_at, last=False)
     left = timedelta(minutes=20)
-    _, blocks = render_deploy.ping(h, step, 3, None, left=left, late_by=None, alert=[])
+    _, blocks = render_monitoring.ping(h, step, 3, None, left=left, late_by=None, alert=[])
     return blocks
 
 

@@ -1,5 +1,5 @@
-"""What the thread says about Phase 5: the pre-deploy checklist, progress, the result, the
-monitoring pings and their summary, rollback."""
+"""What the thread says about Phase 5: the pre-deploy checklist, progress, the result and
+rollback (the monitoring window's checks: ``bot.render.monitoring``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from bot import mrkdwn
 from bot.ids import ActionId, BlockId
 from bot.render.card import ci_text
 from workflows.deploy import Health
-from workflows.deployment import MIGRATION_ITEMS, VERIFY_ITEMS, Ping
+from workflows.deployment import MIGRATION_ITEMS, VERIFY_ITEMS
 from workflows.snapshot import HotfixSnapshot
 
 TAIL_SHOWN = 12  # lines of output in the thread
@@ -49,7 +49,7 @@ def checklist_block_id(block: BlockId, hotfix: HotfixSnapshot) -> str:
     return f"{block}:{hotfix.id}"
 
 
-def _button(
+def hotfix_button(
     label: str,
     action: ActionId,
     hotfix: HotfixSnapshot,
@@ -71,7 +71,7 @@ def _version_words(hotfix: HotfixSnapshot, version: str | None) -> str:
 
 def deploy_button(hotfix: HotfixSnapshot, version: str | None, *, retry: bool) -> ButtonElement:
     words = _version_words(hotfix, version).replace("`", "")
-    return _button(
+    return hotfix_button(
         f"{'Retry: tag' if retry else 'Tag'} & deploy {version or ''}".strip(),
         ActionId.DEPLOY,
         hotfix,
@@ -88,7 +88,7 @@ def deploy_button(hotfix: HotfixSnapshot, version: str | None, *, retry: bool) -
 
 def rollback_button(hotfix: HotfixSnapshot, label: str = "Roll back") -> ButtonElement:
     previous = hotfix.previous_version or hotfix.base_tag or "the previous version"
-    return _button(
+    return hotfix_button(
         label,
         ActionId.ROLL_BACK,
         hotfix,
@@ -224,7 +224,7 @@ def _panel_actions(hotfix: HotfixSnapshot, facts: DeployFacts, version: str | No
                 elements=[
                     deploy_button(hotfix, version, retry=True),
                     rollback_button(hotfix),
-                    _button("Fix the fix", ActionId.FIX_AGAIN, hotfix),
+                    hotfix_button("Fix the fix", ActionId.FIX_AGAIN, hotfix),
                 ],
             ),
             ContextBlock(
@@ -252,7 +252,7 @@ def _panel_actions(hotfix: HotfixSnapshot, facts: DeployFacts, version: str | No
         return [
             ActionsBlock(
                 block_id=BlockId.DEPLOY_ACTIONS,
-                elements=[_button("Fix the fix", ActionId.FIX_AGAIN, hotfix, "primary")],
+                elements=[hotfix_button("Fix the fix", ActionId.FIX_AGAIN, hotfix, "primary")],
             ),
             ContextBlock(elements=[MarkdownTextObject(text=FIX_THE_FIX)]),
         ]
@@ -365,82 +365,6 @@ def deployed(
     return text, blocks
 
 
-def ping(
-    hotfix: HotfixSnapshot,
-    step: Ping,
-    of: int,
-    health: Health | None,
-    *,
-    left: timedelta,
-    late_by: timedelta | None,
-    alert: Sequence[str],
-) -> tuple[str, list[dict]]:
-    """One monitoring check in the thread, with what to do about it (``alert``: mentions of
-    who must hear about a failed check)."""
-    if health is None:
-        result = "no health check configured: look at the dashboards"
-    elif health.ok:
-        result = f"✅ healthy ({health.detail})"
-    else:
-        result = f"❌ *unhealthy* ({health.detail})"
-    text = f"📈 *{hotfix.key}* monitoring check {step.step} of {of}: {result}."
-    if not step.last:
-        text += f" {mrkdwn.elapsed(left)} left in the window."
-    if late_by is not None:
-        text += (
-            f" _(Late by {mrkdwn.elapsed(late_by)}: the bot, or its database, was down when it "
-            "was due.)_"
-        )
-    if health is not None and not health.ok:
-        text += f"\n{' '.join(alert)}: the health check fails. Roll back now unless you know why."
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
-    if not step.last:
-        blocks.append(_monitor_actions(hotfix, str(step.step)))
-    return text, [b.to_dict() for b in blocks]
-
-
-def _monitor_actions(hotfix: HotfixSnapshot, which: str) -> ActionsBlock:
-    """All green / Problem — roll back, under a check (``which``: its step) or a held end."""
-    return ActionsBlock(
-        block_id=f"{BlockId.MONITOR_ACTIONS}:{which}",
-        elements=[
-            _button("All green", ActionId.ALL_GREEN, hotfix, "primary"),
-            rollback_button(hotfix, "Problem — roll back"),
-        ],
-    )
-
-
-def summary(
-    hotfix: HotfixSnapshot, passed: int, failed: int, confirmed: Sequence[str], window: str
-) -> tuple[str, list[dict]]:
-    who = ", ".join(mrkdwn.user(u) for u in confirmed) or "nobody"
-    text = (
-        f"🏁 *{hotfix.key}*: the {window} monitoring window of `{hotfix.deployed_version}` "
-        "is over: "
-        f"{passed} check(s) healthy, {failed} failed; all green confirmed by {who}. "
-        "Next: merging the fix back (`/hotfix merge-back " + hotfix.key + "`)."
-    )
-    blocks = [SectionBlock(text=MarkdownTextObject(text=text))]
-    return text, [b.to_dict() for b in blocks]
-
-
-def held(
-    hotfix: HotfixSnapshot, passed: int, failed: int, window: str, alert: Sequence[str]
-) -> tuple[str, list[dict]]:
-    """The window is over but its last check failed: merge back waits for a person."""
-    text = (
-        f"🏁 ⚠️ *{hotfix.key}*: the {window} monitoring window of `{hotfix.deployed_version}` "
-        f"is over, but its last check failed ({passed} check(s) healthy, {failed} failed), "
-        f"so merge back waits.\n{' '.join(alert)}: roll back, or press *All green* once you "
-        "know production is well."
-    )
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=text)),
-        _monitor_actions(hotfix, "held"),
-    ]
-    return text, [b.to_dict() for b in blocks]
-
-
 def rolling_back(hotfix: HotfixSnapshot, actor: str, previous: str) -> str:
     return (
         f"⏪ *{hotfix.key}*: {mrkdwn.user(actor)} is rolling production back to `{previous}`; "
@@ -457,7 +381,7 @@ def rolled_back(
             SectionBlock(text=MarkdownTextObject(text=text)),
             ActionsBlock(
                 block_id=BlockId.FAILURE_ACTIONS,
-                elements=[_button("Fix the fix", ActionId.FIX_AGAIN, hotfix, "primary")],
+                elements=[hotfix_button("Fix the fix", ActionId.FIX_AGAIN, hotfix, "primary")],
             ),
         ]
     text = (
@@ -468,7 +392,7 @@ def rolled_back(
         SectionBlock(text=MarkdownTextObject(text=text)),
         ActionsBlock(
             block_id=BlockId.FAILURE_ACTIONS,
-            elements=[_button("Retry rollback", ActionId.RETRY_ROLLBACK, hotfix, "danger")],
+            elements=[hotfix_button("Retry rollback", ActionId.RETRY_ROLLBACK, hotfix, "danger")],
         ),
     ]
 
